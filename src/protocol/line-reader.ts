@@ -1,0 +1,57 @@
+import { CR, EMPTY, LF } from './bytes.js';
+import { Pop3Error } from './errors.js';
+
+/**
+ * Split-safe line reader with a hard cap on line length.
+ *
+ * A line ends at LF; one CR right before it is dropped. (Clients and servers both
+ * accept a bare LF as a line end, which is what Dovecot and mpop do; a bare CR is
+ * ordinary data.) Bytes after the last complete line stay buffered, so a caller can
+ * switch to a body decoder (`take()`) without losing the next response's bytes.
+ */
+export class LineReader {
+  private buf: Buffer = EMPTY;
+  /** Where the LF search resumes: bytes before it are known to hold no LF. */
+  private scanned = 0;
+
+  /** @param maxLineLength octets per line, line end included */
+  constructor(private readonly maxLineLength: number) {}
+
+  push(chunk: Buffer): void {
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+  }
+
+  /** Next complete line without its line end, or undefined if none is complete yet. */
+  next(): Buffer | undefined {
+    const lf = this.buf.indexOf(LF, this.scanned);
+    if (lf < 0) {
+      this.scanned = this.buf.length;
+      // The cap counts the line end, as RFC 1939's 512 octets do: no room left for one.
+      if (this.buf.length >= this.maxLineLength) {
+        throw new Pop3Error(`line longer than ${this.maxLineLength} octets`, { code: 'ELIMIT' });
+      }
+      return undefined;
+    }
+    if (lf + 1 > this.maxLineLength) {
+      throw new Pop3Error(`line longer than ${this.maxLineLength} octets`, { code: 'ELIMIT' });
+    }
+    const end = lf > 0 && this.buf[lf - 1] === CR ? lf - 1 : lf;
+    const line = this.buf.subarray(0, end);
+    this.buf = this.buf.subarray(lf + 1);
+    this.scanned = 0;
+    return line;
+  }
+
+  /** Bytes received but not yet returned as lines. */
+  get buffered(): number {
+    return this.buf.length;
+  }
+
+  /** Remove and return every buffered byte (to hand them to a body decoder or to check them). */
+  take(): Buffer {
+    const rest = this.buf;
+    this.buf = EMPTY;
+    this.scanned = 0;
+    return rest;
+  }
+}
