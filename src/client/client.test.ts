@@ -1,0 +1,81 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { type ScriptedConn, type ScriptedPeer, scriptedPeer } from '../../test/helpers/scripted-peer.js';
+import { Pop3Error } from '../protocol/errors.js';
+import { Pop3Client } from './client.js';
+import type { TraceEvent } from './options.js';
+
+let peer: ScriptedPeer | undefined;
+afterEach(async () => {
+  await peer?.close();
+  peer = undefined;
+});
+
+/** Greeting, then CAPA answered with `capa` lines (or -ERR when null). */
+async function opening(c: ScriptedConn, capa: string[] | null = ['USER', 'UIDL', 'TOP']) {
+  c.send('+OK POP3 ready\r\n');
+  await c.expect('CAPA');
+  c.send(capa ? `+OK\r\n${capa.map((l) => `${l}\r\n`).join('')}.\r\n` : '-ERR no CAPA\r\n');
+}
+
+const plain = (port: number, extra: object = {}) =>
+  Pop3Client.connect({ host: '127.0.0.1', port, tls: 'none', allowInsecureAuth: true, ...extra });
+
+describe('Pop3Client basics', () => {
+  it("runs the notes' session: USER/PASS, STAT, LIST, UIDL 1, RETR 3, QUIT", async () => {
+    peer = await scriptedPeer(async (c) => {
+      await opening(c);
+      await c.expect('USER alice');
+      c.send('+OK\r\n');
+      await c.expect('PASS s3cret word');
+      c.send('+OK logged in\r\n');
+      await c.expect('CAPA');
+      c.send('+OK\r\nUSER\r\nUIDL\r\n.\r\n');
+      await c.expect('STAT');
+      c.send('+OK 3 320\r\n');
+      await c.expect('LIST');
+      c.send('+OK 3 messages\r\n1 120\r\n2 100\r\n3 100\r\n.\r\n');
+      await c.expect('UIDL 1');
+      c.send('+OK 1 uid-one\r\n');
+      await c.expect('RETR 3');
+      c.send('+OK 100 octets\r\nSubject: x\r\n\r\n..dot line\r\nbody\r\n.\r\n');
+      await c.expect('QUIT');
+      c.send('+OK bye\r\n');
+      c.end();
+    });
+    const trace: TraceEvent[] = [];
+    const client = await plain(peer.port, {
+      auth: { user: 'alice', pass: 's3cret word' },
+      onTrace: (e: TraceEvent) => trace.push(e),
+    });
+    expect(client.mechanism).toBe('USER');
+    expect(await client.stat()).toEqual({ count: 3, octets: 320 });
+    expect(await client.list()).toEqual([
+      { n: 1, octets: 120 },
+      { n: 2, octets: 100 },
+      { n: 3, octets: 100 },
+    ]);
+    expect(await client.uidl(1)).toEqual({ n: 1, uid: 'uid-one' });
+    expect((await client.retrBuffer(3)).toString()).toBe('Subject: x\r\n\r\n.dot line\r\nbody\r\n');
+    await client.quit();
+    await peer.done;
+    expect(trace.some((e) => e.dir === 'C' && e.line === 'PASS ***')).toBe(true);
+    expect(JSON.stringify(trace)).not.toContain('s3cret');
+  });
+
+  it('refuses to send a password without TLS unless allowInsecureAuth is set', async () => {
+    peer = await scriptedPeer(async (c) => {
+      await opening(c);
+      await c.readLine(2000).catch(() => undefined);
+    });
+    const err = await Pop3Client.connect({
+      host: '127.0.0.1',
+      port: peer.port,
+      tls: 'none',
+      auth: { user: 'alice', pass: 'x' },
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Pop3Error);
+    expect((err as Pop3Error).code).toBe('EINSECURE');
+    const c = await peer.conn;
+    expect(c.received.toString()).not.toMatch(/USER|PASS/);
+  });
+});

@@ -1,0 +1,327 @@
+import type { Readable } from 'node:stream';
+import { Capabilities } from '../protocol/capabilities.js';
+import { Pop3Error } from '../protocol/errors.js';
+import { authenticate } from './auth.js';
+import { checkUnique, parseListEntry, parseStat, parseUidlEntry } from './commands/listing.js';
+import { Connection, type Reply } from './connection.js';
+import {
+  type AuthOptions,
+  type ClientOptions,
+  DEFAULT_LIMITS,
+  DEFAULT_TIMEOUTS,
+  type Limits,
+  type Timeouts,
+} from './options.js';
+import { describeTls, openSocket, startTls, type TlsInfo } from './transport.js';
+
+export interface MessageSize {
+  n: number;
+  octets: number;
+}
+export interface MessageUid {
+  n: number;
+  uid: string;
+}
+export interface RetrievedMessage {
+  n: number;
+  /** The message's UID, when uidl() was called on this connection before. */
+  uid: string | undefined;
+  /** The unstuffed message bytes; read it (or destroy it) before awaiting the next one. */
+  body: Readable;
+}
+
+/**
+ * A POP3 client connection (RFC 1939, with RFC 2449 CAPA/PIPELINING, RFC 2595 STLS,
+ * RFC 5034 SASL). Create it with `Pop3Client.connect()`.
+ */
+export class Pop3Client {
+  /** Capabilities as last read: after TLS, and again after login. */
+  capabilities: Capabilities = Capabilities.none();
+  /** The greeting's text (without `+OK`). */
+  greeting = '';
+  /** Set once logged in: the mechanism used (`USER`, `APOP`, or a SASL name). */
+  mechanism: string | undefined;
+  private uidCache = new Map<number, string>();
+  private statCount: number | undefined;
+  private readonly limits: Limits;
+  private readonly timeouts: Timeouts;
+
+  private constructor(
+    private readonly conn: Connection,
+    private readonly opts: ClientOptions,
+  ) {
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
+  }
+
+  /**
+   * Connect, read the greeting and CAPA, secure the connection as `opts.tls` says, and
+   * log in when `opts.auth` is given. Rejects with a Pop3Error; never leaves a socket open.
+   */
+  static async connect(opts: ClientOptions): Promise<Pop3Client> {
+    const timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
+    const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    const mode = opts.tls ?? 'implicit';
+    const port = opts.port ?? (mode === 'implicit' ? 995 : 110);
+    const socket = await openSocket({ ...opts, tls: mode }, port, timeouts.connect);
+    const conn = new Connection(socket, { timeouts, limits, onTrace: opts.onTrace });
+    const client = new Pop3Client(conn, { ...opts, tls: mode });
+    const onAbort = () => conn.fail(new Pop3Error('aborted', { code: 'EABORT', cause: opts.signal?.reason }));
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      client.traceTls();
+      const greeting = await conn.greeting();
+      client.greeting = greeting.text;
+      await client.capa();
+      if (mode === 'starttls') await client.stls();
+      if (opts.auth) await client.login(opts.auth);
+      return client;
+    } catch (err) {
+      conn.fail(err instanceof Pop3Error ? err : new Pop3Error(String(err), { code: 'EPROTOCOL' }));
+      opts.signal?.removeEventListener('abort', onAbort);
+      throw err;
+    }
+  }
+
+  /** TLS details, or undefined on a cleartext connection. */
+  get tls(): TlsInfo | undefined {
+    return describeTls(this.conn.transport);
+  }
+
+  get secure(): boolean {
+    return this.tls !== undefined;
+  }
+
+  get closed(): boolean {
+    return this.conn.closed;
+  }
+
+  /** CAPA (RFC 2449 §5). A server without CAPA (-ERR) supports no extensions. */
+  async capa(): Promise<Capabilities> {
+    try {
+      const reply = await this.conn.command('CAPA', [], { kind: 'lines' });
+      this.capabilities = new Capabilities(reply.lines!.map((l) => l.toString('latin1')));
+    } catch (err) {
+      if (!(err instanceof Pop3Error) || err.code !== 'ESERVER') throw err;
+      this.capabilities = Capabilities.none();
+    }
+    this.conn.responseCodes = this.capabilities.responseCodes;
+    this.conn.pipelining = this.capabilities.pipelining;
+    return this.capabilities;
+  }
+
+  /**
+   * STLS (RFC 2595 §4): upgrade to TLS, verified; then forget everything learned in
+   * cleartext and ask CAPA again. No fallback: without STLS this fails before any secret is sent.
+   */
+  private async stls(): Promise<void> {
+    if (!this.capabilities.stls) {
+      throw new Pop3Error('server does not offer STLS; refusing to continue without TLS', { code: 'ETLS' });
+    }
+    try {
+      await this.conn.command('STLS', [], { kind: 'line' }, { exclusive: true, pauseAfter: true });
+    } catch (err) {
+      if (err instanceof Pop3Error && err.code === 'ESERVER') {
+        throw new Pop3Error(`server refused STLS: ${err.response ?? ''}`, {
+          code: 'ETLS',
+          responseCode: err.responseCode,
+          command: 'STLS',
+          response: err.response,
+        });
+      }
+      throw err;
+    }
+    let ready: Promise<unknown> | undefined;
+    this.conn.upgrade((plain) => {
+      const started = startTls(plain, this.opts, this.timeouts.connect);
+      ready = started.ready;
+      return started.socket;
+    });
+    await ready;
+    this.capabilities = Capabilities.none();
+    this.greeting = ''; // an APOP timestamp from before TLS must not be used
+    this.conn.responseCodes = false;
+    this.conn.pipelining = false;
+    this.traceTls();
+    await this.capa();
+  }
+
+  /** Log in. Without `auth.mechanism`, the strongest mechanism offered is used. Re-reads CAPA after. */
+  async login(auth: AuthOptions): Promise<void> {
+    this.mechanism = await authenticate(this.conn, auth, {
+      capabilities: this.capabilities,
+      greeting: this.greeting,
+      secure: this.secure,
+      allowInsecureAuth: this.opts.allowInsecureAuth ?? false,
+      maxSaslRounds: this.limits.maxSaslRounds,
+    });
+    await this.capa(); // some servers (Dovecot among them) list more after login
+  }
+
+  /** STAT: message count and total size of the maildrop. */
+  async stat(): Promise<{ count: number; octets: number }> {
+    const reply = await this.conn.command('STAT', [], { kind: 'line' });
+    const stat = parseStat(reply.status.text, this.limits.maxListLength);
+    this.statCount = stat.count;
+    return stat;
+  }
+
+  /** LIST: the size of every message not marked deleted. */
+  list(): Promise<MessageSize[]>;
+  /** LIST n: one message's size. */
+  list(n: number): Promise<MessageSize>;
+  async list(n?: number): Promise<MessageSize[] | MessageSize> {
+    if (n !== undefined) {
+      const reply = await this.conn.command('LIST', [messageNumber(n)], { kind: 'line' });
+      return parseListEntry(reply.status.text);
+    }
+    const reply = await this.conn.command('LIST', [], { kind: 'lines' });
+    return checkUnique(
+      reply.lines!.map((l) => parseListEntry(l.toString('latin1'), this.statCount)),
+      'LIST',
+    );
+  }
+
+  /** UIDL: every message's unique id. Duplicate UIDs are returned as the server sent them. */
+  uidl(): Promise<MessageUid[]>;
+  uidl(n: number): Promise<MessageUid>;
+  async uidl(n?: number): Promise<MessageUid[] | MessageUid> {
+    if (n !== undefined) {
+      const reply = await this.conn.command('UIDL', [messageNumber(n)], { kind: 'line' });
+      const entry = parseUidlEntry(reply.status.text);
+      this.uidCache.set(entry.n, entry.uid);
+      return entry;
+    }
+    const reply = await this.conn.command('UIDL', [], { kind: 'lines' });
+    const entries = checkUnique(
+      reply.lines!.map((l) => parseUidlEntry(l.toString('latin1'), this.statCount)),
+      'UIDL',
+    );
+    this.uidCache = new Map(entries.map((e) => [e.n, e.uid]));
+    return entries;
+  }
+
+  /** RETR n: the message as a stream of unstuffed bytes (backpressured against the socket). */
+  async retr(n: number): Promise<Readable> {
+    const reply = await this.conn.command('RETR', [messageNumber(n)], { kind: 'stream' });
+    return reply.body!;
+  }
+
+  /** RETR n into one Buffer, for small messages. Bounded by `limits.maxMessageSize`. */
+  async retrBuffer(n: number): Promise<Buffer> {
+    return collect(await this.retr(n));
+  }
+
+  /** TOP n lines: the headers, the blank line, and the first `lines` lines of the body. */
+  async top(n: number, lines: number): Promise<Readable> {
+    if (!Number.isSafeInteger(lines) || lines < 0) {
+      throw new Pop3Error('TOP: line count must be a whole number >= 0', { code: 'EARGUMENT' });
+    }
+    const reply = await this.conn.command('TOP', [messageNumber(n), String(lines)], { kind: 'stream' });
+    return reply.body!;
+  }
+
+  async topBuffer(n: number, lines: number): Promise<Buffer> {
+    return collect(await this.top(n, lines));
+  }
+
+  /** DELE n: mark for deletion; the server deletes only after QUIT's +OK. */
+  async dele(n: number): Promise<void> {
+    await this.conn.command('DELE', [messageNumber(n)], { kind: 'line' });
+  }
+
+  /** RSET: unmark every message marked for deletion. */
+  async rset(): Promise<void> {
+    await this.conn.command('RSET', [], { kind: 'line' });
+  }
+
+  async noop(): Promise<void> {
+    await this.conn.command('NOOP', [], { kind: 'line' });
+  }
+
+  /**
+   * QUIT: the server removes the messages marked deleted, then closes. Resolves once the
+   * server said +OK; if the connection ends first, deletions are unknown (ECLOSED), and
+   * a fetcher must reconcile by UIDL next time (CONFORMANCE C6).
+   */
+  async quit(): Promise<void> {
+    let reply: Reply;
+    try {
+      reply = await this.conn.command('QUIT', [], { kind: 'line' });
+    } catch (err) {
+      if (err instanceof Pop3Error && err.code === 'ECLOSED') {
+        throw new Pop3Error('connection closed before QUIT was answered: deletions unknown', {
+          code: 'ECLOSED',
+          command: 'QUIT',
+          cause: err,
+        });
+      }
+      throw err;
+    }
+    this.conn.fail(new Pop3Error('connection closed after QUIT', { code: 'ECLOSED' }));
+    void reply;
+  }
+
+  /** Drop the connection without QUIT: nothing marked deleted is deleted. */
+  close(): void {
+    this.conn.fail(new Pop3Error('connection closed by the client', { code: 'ECLOSED' }));
+  }
+
+  /**
+   * RETR several messages. With PIPELINING, up to `window` RETRs are in flight (mpop-style),
+   * replies matched in order; without it, strictly one at a time. Each body must be read
+   * (or destroyed) before the next is yielded; breaking out of the loop drains the rest.
+   */
+  async *retrieveMany(
+    ns: readonly number[],
+    opts: { window?: number } = {},
+  ): AsyncGenerator<RetrievedMessage> {
+    const window = this.conn.pipelining ? Math.max(1, opts.window ?? this.opts.pipelineWindow ?? 32) : 1;
+    const inFlight: Promise<Readable>[] = [];
+    let next = 0;
+    const fill = () => {
+      while (inFlight.length < window && next < ns.length) {
+        const p = this.retr(ns[next++]!);
+        p.catch(() => {}); // observed when its turn comes
+        inFlight.push(p);
+      }
+    };
+    let current: Readable | undefined;
+    try {
+      for (let i = 0; i < ns.length; i++) {
+        fill();
+        current = await inFlight.shift()!;
+        const n = ns[i]!;
+        yield { n, uid: this.uidCache.get(n), body: current };
+        if (!current.readableEnded) current.destroy();
+        current = undefined;
+      }
+    } finally {
+      current?.destroy();
+      for (const p of inFlight)
+        p.then(
+          (b) => b.destroy(),
+          () => {},
+        );
+    }
+  }
+
+  private traceTls(): void {
+    const info = this.tls;
+    if (info)
+      this.conn.trace('*', `TLS ${info.version} ${info.cipher}, certificate subject CN=${info.subject}`);
+  }
+}
+
+function messageNumber(n: number): string {
+  if (!Number.isSafeInteger(n) || n < 1 || n > 0x7fffffff) {
+    throw new Pop3Error(`message number must be a whole number from 1, got ${n}`, { code: 'EARGUMENT' });
+  }
+  return String(n);
+}
+
+async function collect(body: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of body) parts.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(parts);
+}
