@@ -30,17 +30,17 @@ export function encodeCommand(keyword: string, args: readonly string[] = []): Bu
   if (!KEYWORD.test(keyword)) {
     throw new Pop3Error(`invalid command keyword`, { code: 'EARGUMENT', command: redactCommand('?', []) });
   }
+  // Checked for every argument before any other error, whose `command` would show them:
+  // a CR/LF (an injected second command) must not reach the logs either.
+  if (args.some((arg) => FORBIDDEN.test(arg))) {
+    throw new Pop3Error(`${keyword.toUpperCase()}: argument contains CR, LF or NUL`, {
+      code: 'EARGUMENT',
+      command: [keyword.toUpperCase(), ...args.map(() => '***')].join(' '),
+    });
+  }
   const shown = redactCommand(keyword, args);
-  for (const arg of args) {
-    if (FORBIDDEN.test(arg)) {
-      throw new Pop3Error(`${keyword.toUpperCase()}: argument contains CR, LF or NUL`, {
-        code: 'EARGUMENT',
-        command: shown,
-      });
-    }
-    if (arg.length === 0) {
-      throw new Pop3Error(`${keyword.toUpperCase()}: empty argument`, { code: 'EARGUMENT', command: shown });
-    }
+  if (args.some((arg) => arg.length === 0)) {
+    throw new Pop3Error(`${keyword.toUpperCase()}: empty argument`, { code: 'EARGUMENT', command: shown });
   }
   const line = Buffer.from(`${[keyword.toUpperCase(), ...args].join(' ')}\r\n`, 'utf8');
   if (line.length > MAX_COMMAND_LINE) {

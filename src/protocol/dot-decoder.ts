@@ -121,7 +121,8 @@ export class DotDecoder {
       }
     }
     if (this.state !== State.DotCr) emit(n);
-    this.lastWasCr = n > 0 && chunk[n - 1] === CR;
+    // An empty chunk says nothing about the byte before the next LF: keep what we knew.
+    if (n > 0) this.lastWasCr = chunk[n - 1] === CR;
     return this.result(parts, EMPTY);
   }
 

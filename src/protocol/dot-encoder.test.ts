@@ -1,0 +1,167 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { cutAt, threeWaySplits, twoWaySplits } from '../../scripts/fuzz/chunks.js';
+import { stuff, wireForm } from '../../scripts/fuzz/reference.js';
+import { DotDecoder } from './dot-decoder.js';
+import { DotEncoder, wireOctets } from './dot-encoder.js';
+
+const b = (s: string) => Buffer.from(s, 'latin1');
+
+function encodeChunks(chunks: readonly Buffer[]): { wire: Buffer; octets: number } {
+  const encoder = new DotEncoder();
+  const out: Buffer[] = [];
+  for (const chunk of chunks) out.push(...encoder.push(chunk));
+  out.push(encoder.end());
+  return { wire: Buffer.concat(out), octets: encoder.octets };
+}
+
+const encode = (message: string | Buffer) =>
+  encodeChunks([typeof message === 'string' ? b(message) : message]);
+
+function decode(wire: Buffer): { body: Buffer; done: boolean; rest: Buffer } {
+  const r = new DotDecoder().push(wire);
+  return { body: Buffer.concat(r.parts), done: r.done, rest: r.rest };
+}
+
+/** The CRLF-separated lines of an encoded body, without the terminator line. */
+function wireLines(wire: Buffer): string[] {
+  const text = wire.toString('latin1');
+  expect(text.endsWith('.\r\n')).toBe(true);
+  const body = text.slice(0, -3);
+  return body === '' ? [] : body.slice(0, -2).split('\r\n');
+}
+
+describe('DotEncoder: stuffing and terminator (W4)', () => {
+  it('W4: a line starting with "." gets another "."; the body ends CRLF.CRLF', () => {
+    expect(encode('.a\r\n..b\r\nc.d\r\n.\r\n').wire.toString()).toBe('..a\r\n...b\r\nc.d\r\n..\r\n.\r\n');
+  });
+
+  it('W4: a "." after a bare LF is at a line start too (the LF becomes CRLF)', () => {
+    expect(encode('a\n.b\n').wire.toString()).toBe('a\r\n..b\r\n.\r\n');
+  });
+
+  it('W4: a "." after a bare CR is not at a line start', () => {
+    expect(encode('a\r.b\r\n').wire.toString()).toBe('a\r.b\r\n.\r\n');
+  });
+
+  it('W4: a message without a final line end gets CRLF before the terminator', () => {
+    expect(encode('abc').wire.toString()).toBe('abc\r\n.\r\n');
+    expect(encode('.').wire.toString()).toBe('..\r\n.\r\n');
+    expect(encode('abc\r').wire.toString()).toBe('abc\r\r\n.\r\n');
+  });
+
+  it('an empty message is just the terminator, and 0 octets', () => {
+    expect(encode('')).toEqual({ wire: b('.\r\n'), octets: 0 });
+    expect(wireOctets(Buffer.alloc(0))).toBe(0);
+  });
+
+  it('a CR at the end of one chunk and LF at the start of the next stay one CRLF', () => {
+    expect(encodeChunks([b('a\r'), b('\nb')]).wire.toString()).toBe('a\r\nb\r\n.\r\n');
+    expect(encodeChunks([b('a\r'), b(''), b('\nb')]).wire.toString()).toBe('a\r\nb\r\n.\r\n');
+    expect(encodeChunks([b('a\r\n'), b('.b')]).wire.toString()).toBe('a\r\n..b\r\n.\r\n');
+  });
+});
+
+describe('DotEncoder: sizes (W5)', () => {
+  it('W5: line ends count 2, stuffed dots and the terminator are not counted', () => {
+    expect(encode('a\nb').octets).toBe('a\r\nb\r\n'.length);
+    expect(encode('.\n..\n').octets).toBe('.\r\n..\r\n'.length);
+    expect(encode('a\r\n').octets).toBe(3);
+    expect(wireOctets(b('.\n..\n'))).toBe(7);
+  });
+
+  it('server case 33: dot lines, no final newline, bare CR/LF, NUL and a 10 MiB line', () => {
+    const big = Buffer.alloc(10 * 1024 * 1024, 0x78);
+    const message = Buffer.concat([b('.From: a\n\n.\r\n..x\rmid\0nul\n'), big, b('\n.end')]);
+    // The same message as it is sent (CRLF line ends, final CRLF) and as it is stuffed.
+    const asSent = Buffer.concat([b('.From: a\r\n\r\n.\r\n..x\rmid\0nul\r\n'), big, b('\r\n.end\r\n')]);
+    const stuffed = Buffer.concat([
+      b('..From: a\r\n\r\n..\r\n...x\rmid\0nul\r\n'),
+      big,
+      b('\r\n..end\r\n.\r\n'),
+    ]);
+    const { wire, octets } = encode(message);
+    expect(wire.equals(stuffed)).toBe(true);
+    expect(octets).toBe(asSent.length);
+    expect(wireOctets(message)).toBe(asSent.length);
+    const back = decode(wire);
+    expect(back.done).toBe(true);
+    expect(back.body.equals(asSent)).toBe(true);
+  });
+});
+
+describe('DotEncoder: split safety', () => {
+  const sample = b('.a\n..\r\nb\r.\r\n\n.\rc\0\xff\r');
+  const whole = encode(sample);
+
+  it('every 2-way split encodes as the unsplit message', () => {
+    for (const chunks of twoWaySplits(sample)) expect(encodeChunks(chunks)).toEqual(whole);
+  });
+
+  it('every 3-way split encodes as the unsplit message', () => {
+    for (const chunks of threeWaySplits(sample, Number.POSITIVE_INFINITY)) {
+      expect(encodeChunks(chunks)).toEqual(whole);
+    }
+  });
+});
+
+describe('DotEncoder → DotDecoder round trip (property)', () => {
+  const edgy = fc.constantFrom(0x0d, 0x0a, 0x2e, 0x2e, 0x41, 0x00, 0xff);
+  const message = fc.oneof(
+    fc.uint8Array({ maxLength: 200 }),
+    fc.array(edgy, { maxLength: 200 }).map((a) => Uint8Array.from(a)),
+  );
+  const cuts = fc.array(fc.nat(), { maxLength: 8 });
+
+  it('W4, W5: decode(encode(m)) is the wire form of m, and octets is its length', () => {
+    fc.assert(
+      fc.property(message, cuts, cuts, (m, encCuts, decCuts) => {
+        const msg = Buffer.from(m);
+        const wireMsg = wireForm(msg);
+        const { wire, octets } = encodeChunks(
+          cutAt(
+            msg,
+            encCuts.map((c) => c % (msg.length + 1)),
+          ),
+        );
+        expect(octets).toBe(wireMsg.length);
+        expect(wireOctets(msg)).toBe(wireMsg.length);
+
+        // W4: the stream ends CRLF.CRLF (just ".CRLF" for an empty message) ...
+        if (msg.length === 0) expect(wire.toString()).toBe('.\r\n');
+        else expect(wire.subarray(-5).toString()).toBe('\r\n.\r\n');
+        // ... every line that starts with '.' was stuffed, and none is a lone '.' before the end.
+        for (const line of wireLines(wire)) {
+          expect(line).not.toBe('.');
+        }
+        expect(wire.subarray(0, wire.length - 3).equals(stuff(wireMsg))).toBe(true);
+
+        const decoder = new DotDecoder();
+        const body: Buffer[] = [];
+        const trailer = b('+OK next\r\n');
+        const input = Buffer.concat([wire, trailer]);
+        const rest: Buffer[] = [];
+        for (const chunk of cutAt(
+          input,
+          decCuts.map((c) => c % (input.length + 1)),
+        )) {
+          const r = decoder.push(chunk);
+          body.push(...r.parts);
+          rest.push(r.rest);
+        }
+        expect(decoder.done).toBe(true);
+        expect(Buffer.concat(body).equals(wireMsg)).toBe(true);
+        expect(Buffer.concat(rest).equals(trailer)).toBe(true);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('the wire form follows the stated rules on examples (checks the reference itself)', () => {
+    expect(wireForm(b('')).toString()).toBe('');
+    expect(wireForm(b('a')).toString()).toBe('a\r\n');
+    expect(wireForm(b('a\nb\r\nc\r')).toString()).toBe('a\r\nb\r\nc\r\r\n');
+    expect(wireForm(b('\n\n')).toString()).toBe('\r\n\r\n');
+    expect(stuff(b('.a\r\nb.\r\n.\r\n')).toString()).toBe('..a\r\nb.\r\n..\r\n');
+  });
+});
