@@ -1,0 +1,387 @@
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buffer, text } from 'node:stream/consumers';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { deliverToMaildir, ensureMaildir } from './maildir-deliver.js';
+import { LOCK_FILE, MaildirStore, validateUserName } from './maildir-store.js';
+import { SIZE_CACHE_FILE } from './size-cache.js';
+import { MailboxBusyError, MessageGoneError } from './types.js';
+import { toWireForm } from './wire-size.js';
+
+let root: string;
+let dir: string;
+
+beforeEach(async () => {
+  root = await fs.mkdtemp(join(tmpdir(), 'pop3kit-maildir-'));
+  dir = join(root, 'ann');
+  await ensureMaildir(dir);
+});
+afterEach(async () => {
+  await fs.rm(root, { recursive: true, force: true });
+});
+
+/** Put a file into new/ or cur/ with a given name and an mtime (seconds) that fixes its order. */
+async function put(
+  sub: 'new' | 'cur',
+  name: string | Buffer,
+  content: string | Buffer,
+  mtime = 1_700_000_000,
+) {
+  const path = Buffer.concat([Buffer.from(`${join(dir, sub)}/`), Buffer.from(name)]);
+  await fs.writeFile(path, content);
+  await fs.utimes(path, mtime, mtime);
+  return path;
+}
+
+async function withBox<T>(
+  store: MaildirStore,
+  fn: (mb: Awaited<ReturnType<MaildirStore['openMailbox']>>) => T,
+) {
+  const mb = await store.openMailbox('ann');
+  try {
+    return await fn(mb);
+  } finally {
+    await mb.release();
+  }
+}
+
+/** A pid that surely belongs to no live process: a child that has exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await new Promise((r) => child.on('exit', r));
+  return child.pid!;
+}
+
+describe('MaildirStore: uids', () => {
+  it('uses the base name, stable across reopen, a new->cur move with flags, and size fields', async () => {
+    await put('new', '1700000000.M1P2.host', 'a\n', 1);
+    await put('new', '1700000001.M3P4.host,S=2,W=3', 'b\n', 2);
+    const store = new MaildirStore({ root });
+    const first = await withBox(store, (mb) => mb.messages.map((m) => m.uid));
+    expect(first).toEqual(['1700000000.M1P2.host', '1700000001.M3P4.host']);
+    expect(await withBox(store, (mb) => mb.messages.map((m) => m.uid))).toEqual(first);
+
+    await fs.rename(join(dir, 'new', '1700000000.M1P2.host'), join(dir, 'cur', '1700000000.M1P2.host:2,RS'));
+    await fs.rename(
+      join(dir, 'new', '1700000001.M3P4.host,S=2,W=3'),
+      join(dir, 'cur', '1700000001.M3P4.host,S=2,W=3:2,S'),
+    );
+    const restarted = new MaildirStore({ root });
+    expect(await withBox(restarted, (mb) => mb.messages.map((m) => m.uid))).toEqual(first);
+  });
+
+  it('derives a stable hash id for names that are not valid unique-ids, and still serves them', async () => {
+    const long = `1700000000.${'y'.repeat(70)}.host`;
+    const odd = Buffer.concat([Buffer.from('17000.caf'), Buffer.of(0xe9, 0xff), Buffer.from('.host')]);
+    await put('new', long, 'long\n', 1);
+    await put('new', odd, 'odd\n', 2);
+    const store = new MaildirStore({ root });
+    const uids = await withBox(store, async (mb) => {
+      expect(await text(await mb.open(mb.messages[1]!.uid))).toBe('odd\n');
+      return mb.messages.map((m) => m.uid);
+    });
+    for (const uid of uids) expect(uid).toMatch(/^x[0-9a-f]{40}$/);
+    expect(new Set(uids).size).toBe(2);
+
+    await fs.rename(join(dir, 'new', long), join(dir, 'cur', `${long}:2,S`));
+    const oddNew = Buffer.concat([Buffer.from(`${join(dir, 'new')}/`), odd]);
+    const oddCur = Buffer.concat([Buffer.from(`${join(dir, 'cur')}/`), odd, Buffer.from(':2,S')]);
+    await fs.rename(oddNew, oddCur);
+    expect(await withBox(new MaildirStore({ root }), (mb) => mb.messages.map((m) => m.uid))).toEqual(uids);
+  });
+
+  it('gives two files with one base two distinct uids', async () => {
+    await put('new', '1700.A.host', 'one\n', 1);
+    await put('cur', '1700.A.host:2,S', 'two\n', 2);
+    const uids = await withBox(new MaildirStore({ root }), (mb) => mb.messages.map((m) => m.uid));
+    expect(uids[0]).toBe('1700.A.host');
+    expect(uids[1]).toMatch(/^x[0-9a-f]{40}$/);
+  });
+});
+
+describe('MaildirStore: octets and order', () => {
+  const bodies: Record<string, string> = {
+    lf: 'Subject: lf\n\nline\n.\n',
+    crlf: 'Subject: crlf\r\n\r\nline\r\n',
+    noTrailing: 'Subject: none\n\nno newline at the end',
+    empty: '',
+    bareCr: 'Subject: cr\r\rx\ry\n',
+  };
+
+  it('reports the length of the wire form for LF, CRLF, no final newline, empty and bare-CR files', async () => {
+    let t = 1;
+    for (const [name, body] of Object.entries(bodies)) await put('new', `1700.${name}.host`, body, t++);
+    const got = await withBox(new MaildirStore({ root }), (mb) => mb.messages);
+    expect(got.map((m) => m.octets)).toEqual(
+      Object.values(bodies).map((body) => toWireForm(Buffer.from(body, 'latin1')).length),
+    );
+    expect(got.map((m) => m.octets)).toEqual([24, 23, 40, 2, 18]);
+  });
+
+  it('takes ,W= from the name without reading the file (Dovecot style)', async () => {
+    await put('cur', '1700.w.host,S=2,W=777:2,', 'a\n');
+    expect(await withBox(new MaildirStore({ root }), (mb) => mb.messages[0]!.octets)).toBe(777);
+  });
+
+  it('computes octets once and then serves them from the size cache while the size matches', async () => {
+    await put('new', '1700.c.host', 'a\nb\n');
+    const store = new MaildirStore({ root });
+    expect(await withBox(store, (mb) => mb.messages[0]!.octets)).toBe(6);
+    const cachePath = join(dir, SIZE_CACHE_FILE);
+    const cached = await fs.readFile(cachePath, 'latin1');
+    const hexBase = Buffer.from('1700.c.host').toString('hex');
+    expect(cached).toContain(`${hexBase} 4 6\n`);
+    // Prove the cache is what answers: a doctored entry with the right size is believed...
+    await fs.writeFile(cachePath, cached.replace(`${hexBase} 4 6`, `${hexBase} 4 60`));
+    expect(await withBox(store, (mb) => mb.messages[0]!.octets)).toBe(60);
+    // ...and an entry whose size no longer matches the file is not.
+    await fs.writeFile(cachePath, cached.replace(`${hexBase} 4 6`, `${hexBase} 5 60`));
+    expect(await withBox(store, (mb) => mb.messages[0]!.octets)).toBe(6);
+  });
+
+  it('orders by delivery time (mtime), then name, and caps the snapshot at maxMessages', async () => {
+    await put('cur', '1700.c.host:2,S', 'c', 300);
+    await put('new', '1700.b.host', 'b', 100);
+    await put('new', '1700.a.host', 'a', 100);
+    await put('new', '1700.d.host', 'd', 50);
+    const store = new MaildirStore({ root });
+    expect(await withBox(store, (mb) => mb.messages.map((m) => m.uid))).toEqual([
+      '1700.d.host',
+      '1700.a.host',
+      '1700.b.host',
+      '1700.c.host',
+    ]);
+    const capped = new MaildirStore({ root, maxMessages: 2 });
+    expect(await withBox(capped, (mb) => mb.messages.map((m) => m.uid))).toEqual([
+      '1700.d.host',
+      '1700.a.host',
+    ]);
+  });
+
+  it('ignores dot files, tmp/, directories and symlinks', async () => {
+    const outside = join(root, 'secret');
+    await fs.writeFile(outside, 'not mail\n');
+    await fs.symlink(outside, join(dir, 'new', '1700.link.host'));
+    await put('new', '.hidden', 'x');
+    await fs.writeFile(join(dir, 'tmp', '1700.tmp.host'), 'half');
+    await fs.mkdir(join(dir, 'cur', '1700.dir.host'));
+    await put('new', '1700.real.host', 'real\n');
+    expect(await withBox(new MaildirStore({ root }), (mb) => mb.messages.map((m) => m.uid))).toEqual([
+      '1700.real.host',
+    ]);
+  });
+});
+
+describe('MaildirStore: sessions', () => {
+  it('keeps new mail invisible to an open mailbox and untouched by its commit', async () => {
+    await put('new', '1700.old.host', 'old\n');
+    const store = new MaildirStore({ root });
+    const mb = await store.openMailbox('ann');
+    const { name } = await deliverToMaildir(dir, Buffer.from('new mail\n'));
+    expect(mb.messages.map((m) => m.uid)).toEqual(['1700.old.host']);
+    expect(await mb.commit(['1700.old.host'])).toEqual({ notRemoved: [] });
+    await mb.release();
+    const after = await withBox(store, (m) => m.messages.map((x) => x.uid));
+    expect(after).toEqual([name.split(',')[0]]);
+  });
+
+  it('commit removes exactly the listed uids and nothing else', async () => {
+    const names = Array.from({ length: 10 }, (_, i) => `1700.m${i}.host`);
+    for (const [i, n] of names.entries())
+      await put(i % 2 ? 'cur' : 'new', i % 2 ? `${n}:2,S` : n, `body ${i}\n`, i);
+    const store = new MaildirStore({ root });
+    const doomed = [names[1]!, names[4]!, names[9]!];
+    const res = await withBox(store, (mb) => mb.commit([...doomed, 'not-a-uid']));
+    expect(res.notRemoved).toEqual(['not-a-uid']);
+    const left = await withBox(store, async (mb) => {
+      const out: Record<string, string> = {};
+      for (const m of mb.messages) out[m.uid] = await text(await mb.open(m.uid));
+      return out;
+    });
+    const expected = Object.fromEntries(
+      names.map((n, i) => [n, `body ${i}\n`] as const).filter(([n]) => !doomed.includes(n)),
+    );
+    expect(left).toEqual(expected);
+  });
+
+  it('follows a file moved mid-session, counts an already-gone file as removed, reports one that will not go', async () => {
+    await put('new', '1700.moved.host', 'moved\n', 1);
+    await put('new', '1700.gone.host', 'gone\n', 2);
+    await put('new', '1700.stuck.host', 'stuck\n', 3);
+    await put('new', '1700.keep.host', 'keep\n', 4);
+    const store = new MaildirStore({ root });
+    const mb = await store.openMailbox('ann');
+    await fs.rename(join(dir, 'new', '1700.moved.host'), join(dir, 'cur', '1700.moved.host:2,S'));
+    expect(await text(await mb.open('1700.moved.host'))).toBe('moved\n');
+    await fs.rename(join(dir, 'cur', '1700.moved.host:2,S'), join(dir, 'cur', '1700.moved.host:2,RS'));
+    await fs.unlink(join(dir, 'new', '1700.gone.host'));
+    await expect(mb.open('1700.gone.host')).rejects.toBeInstanceOf(MessageGoneError);
+    // A directory where the message was: unlink fails with EISDIR, even for root.
+    await fs.unlink(join(dir, 'new', '1700.stuck.host'));
+    await fs.mkdir(join(dir, 'new', '1700.stuck.host'));
+    await fs.writeFile(join(dir, 'new', '1700.stuck.host', 'x'), 'x');
+    const res = await mb.commit(['1700.moved.host', '1700.gone.host', '1700.stuck.host']);
+    await mb.release();
+    expect(res.notRemoved).toEqual(['1700.stuck.host']);
+    expect((await fs.readdir(join(dir, 'cur'))).sort()).toEqual([]);
+    expect(await fs.readFile(join(dir, 'new', '1700.keep.host'), 'utf8')).toBe('keep\n');
+  });
+
+  it('serves raw stored bytes (no conversion), 8-bit and NUL included', async () => {
+    const raw = Buffer.from([0x41, 0x0a, 0x00, 0xff, 0x0d, 0x2e, 0x0a]);
+    await put('new', '1700.raw.host', raw);
+    const got = await withBox(new MaildirStore({ root }), async (mb) =>
+      buffer(await mb.open('1700.raw.host')),
+    );
+    expect(Buffer.compare(got, raw)).toBe(0);
+  });
+
+  it('refuses use after release', async () => {
+    await put('new', '1700.a.host', 'a\n');
+    const mb = await new MaildirStore({ root }).openMailbox('ann');
+    await mb.release();
+    await mb.release();
+    await expect(mb.open('1700.a.host')).rejects.toMatchObject({ code: 'ESTATE' });
+    await expect(mb.commit(['1700.a.host'])).rejects.toMatchObject({ code: 'ESTATE' });
+    expect(await fs.readdir(join(dir, 'new'))).toEqual(['1700.a.host']);
+  });
+});
+
+describe('MaildirStore: locking', () => {
+  it('one session per mailbox, across store instances; release frees it', async () => {
+    const a = new MaildirStore({ root });
+    const b = new MaildirStore({ root });
+    const mb = await a.openMailbox('ann');
+    await expect(b.openMailbox('ann')).rejects.toBeInstanceOf(MailboxBusyError);
+    await expect(a.openMailbox('ann')).rejects.toBeInstanceOf(MailboxBusyError);
+    const bob = await b.openMailbox('bob'); // other users are not affected
+    await bob.release();
+    await mb.release();
+    await (await b.openMailbox('ann')).release();
+    await expect(fs.access(join(dir, LOCK_FILE))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('recovers a lock left by a dead process on this host', async () => {
+    const pid = await deadPid();
+    await fs.writeFile(join(dir, LOCK_FILE), `${pid} ${hostname()} ${Date.now()} abc\n`);
+    await (await new MaildirStore({ root }).openMailbox('ann')).release();
+  });
+
+  it('respects a fresh lock from another host, recovers it once it is older than the bound', async () => {
+    const lock = join(dir, LOCK_FILE);
+    await fs.writeFile(lock, `1 some-other-host ${Date.now()} abc\n`);
+    const store = new MaildirStore({ root, staleLockMs: 60_000 });
+    await expect(store.openMailbox('ann')).rejects.toBeInstanceOf(MailboxBusyError);
+    const old = (Date.now() - 120_000) / 1000;
+    await fs.utimes(lock, old, old);
+    await (await store.openMailbox('ann')).release();
+  });
+
+  it('keeps a live holder in another process; frees the mailbox when that process is killed', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `const { MaildirStore } = await import(process.argv[1]);
+         const mb = await new MaildirStore({ root: process.argv[2] }).openMailbox('ann');
+         process.stdout.write('locked\\n');
+         process.stdin.on('data', async () => { await mb.release(); process.stdout.write('released\\n'); });`,
+        join(import.meta.dirname, 'maildir-store.ts'),
+        root,
+      ],
+      { cwd: join(import.meta.dirname, '../..'), stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    const lines: string[] = [];
+    const waitFor = (word: string) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`child never said ${word}`)), 15_000);
+        const check = () => {
+          if (lines.join('').includes(word)) {
+            clearTimeout(timer);
+            resolve();
+          } else setTimeout(check, 10);
+        };
+        check();
+      });
+    child.stdout.on('data', (d: Buffer) => lines.push(d.toString()));
+    try {
+      await waitFor('locked');
+      const store = new MaildirStore({ root });
+      await expect(store.openMailbox('ann')).rejects.toBeInstanceOf(MailboxBusyError);
+      child.stdin.write('go\n');
+      await waitFor('released');
+      const mine = await store.openMailbox('ann');
+      await mine.release();
+      // Take it again in the child, then kill the child: its lock is stale (dead pid).
+      lines.length = 0;
+      const again = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          '--input-type=module',
+          '-e',
+          `const { MaildirStore } = await import(process.argv[1]);
+           await new MaildirStore({ root: process.argv[2] }).openMailbox('ann');
+           process.stdout.write('locked\\n'); setInterval(() => {}, 1000);`,
+          join(import.meta.dirname, 'maildir-store.ts'),
+          root,
+        ],
+        { cwd: join(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      again.stdout.on('data', (d: Buffer) => lines.push(d.toString()));
+      await waitFor('locked');
+      await expect(store.openMailbox('ann')).rejects.toBeInstanceOf(MailboxBusyError);
+      const exited = new Promise((r) => again.on('exit', r));
+      again.kill('SIGKILL');
+      await exited;
+      await (await store.openMailbox('ann')).release();
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('MaildirStore: user names', () => {
+  it.each([
+    '../x',
+    '..',
+    '.',
+    '.hidden',
+    'a/b',
+    'a\\b',
+    '',
+    'a\0b',
+    'a\nb',
+    'a\x7fb',
+    'x'.repeat(256),
+    '\ud800',
+  ])('rejects %j', async (user) => {
+    expect(() => validateUserName(user)).toThrow(expect.objectContaining({ code: 'EARGUMENT' }));
+    const calls: string[] = [];
+    const store = new MaildirStore({
+      root: (u) => {
+        calls.push(u);
+        return join(root, 'never');
+      },
+    });
+    await expect(store.openMailbox(user)).rejects.toMatchObject({ code: 'EARGUMENT' });
+    expect(calls).toEqual([]);
+    await expect(new MaildirStore({ root }).openMailbox(user)).rejects.toMatchObject({ code: 'EARGUMENT' });
+  });
+
+  it.each(['ann', 'ann@example.org', 'Zoë', 'a.b', 'x'.repeat(255)])('accepts %j inside the root', (user) => {
+    expect(new MaildirStore({ root }).maildirOf(user)).toBe(join(root, user));
+  });
+
+  it('uses the root function for the path', async () => {
+    const store = new MaildirStore({ root: (u) => join(root, 'custom', u, 'Maildir') });
+    await (await store.openMailbox('ann')).release();
+    await fs.access(join(root, 'custom', 'ann', 'Maildir', 'cur'));
+  });
+});
