@@ -63,6 +63,8 @@ function rejection(fn: () => void): Pop3Error | undefined {
   }
 }
 
+const RESP_CODE_GRAMMAR = /^[A-Za-z0-9-]{1,40}(\/[A-Za-z0-9-]{1,40}){0,4}$/;
+
 const statusLineTarget: Target = {
   name: 'status-line',
   weight: 20,
@@ -83,11 +85,14 @@ const statusLineTarget: Target = {
     }
     check(valid && parsed !== undefined, `invalid status line accepted: ${show(line)}`);
     check(parsed.ok === (line[0] === 0x2b), `wrong ok flag for ${show(line)}`);
-    if (parsed.code !== undefined) {
-      check(responseCodes, `code parsed without RESP-CODES: ${show(line)}`);
-      check(/^[A-Z0-9-]{1,40}(\/[A-Z0-9-]{1,40}){0,4}$/.test(parsed.code), `bad code ${parsed.code}`);
+    // Model of RFC 2449 §8: with codes on, "[atom *(/atom)]" right after the status word is a code.
+    const rest = line.subarray(parsed.ok ? 4 : 5).toString('utf8');
+    const bracket = /^\[([^\]]*)\]/.exec(rest);
+    if (responseCodes && bracket && RESP_CODE_GRAMMAR.test(bracket[1]!)) {
+      check(parsed.code === bracket[1]!.toUpperCase(), `code ${parsed.code} for ${show(line)}`);
+      check(parsed.text === rest.slice(bracket[0].length).trimStart(), `text after code for ${show(line)}`);
     } else {
-      const rest = line.subarray(parsed.ok ? 4 : 5).toString('utf8');
+      check(parsed.code === undefined, `code ${parsed.code} parsed from ${show(line)}`);
       check(parsed.text === rest, `text altered without a code: ${show(line)}`);
     }
     return { octets: line.length };
