@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { Capabilities } from '../protocol/capabilities.js';
+import { Capabilities, MAX_CAPA_LINES } from '../protocol/capabilities.js';
 import { Pop3Error } from '../protocol/errors.js';
 import { authenticate } from './auth.js';
 import { checkUnique, parseListEntry, parseStat, parseUidlEntry } from './commands/listing.js';
@@ -99,7 +99,7 @@ export class Pop3Client {
   /** CAPA (RFC 2449 §5). A server without CAPA (-ERR) supports no extensions. */
   async capa(): Promise<Capabilities> {
     try {
-      const reply = await this.conn.command('CAPA', [], { kind: 'lines' });
+      const reply = await this.conn.command('CAPA', [], { kind: 'lines', maxLines: MAX_CAPA_LINES });
       this.capabilities = new Capabilities(reply.lines!.map((l) => l.toString('latin1')));
     } catch (err) {
       if (!(err instanceof Pop3Error) || err.code !== 'ESERVER') throw err;
@@ -173,7 +173,7 @@ export class Pop3Client {
   async list(n?: number): Promise<MessageSize[] | MessageSize> {
     if (n !== undefined) {
       const reply = await this.conn.command('LIST', [messageNumber(n)], { kind: 'line' });
-      return parseListEntry(reply.status.text);
+      return sameMessage(parseListEntry(reply.status.text), n, 'LIST');
     }
     const reply = await this.conn.command('LIST', [], { kind: 'lines' });
     return checkUnique(
@@ -188,7 +188,7 @@ export class Pop3Client {
   async uidl(n?: number): Promise<MessageUid[] | MessageUid> {
     if (n !== undefined) {
       const reply = await this.conn.command('UIDL', [messageNumber(n)], { kind: 'line' });
-      const entry = parseUidlEntry(reply.status.text);
+      const entry = sameMessage(parseUidlEntry(reply.status.text), n, 'UIDL');
       this.uidCache.set(entry.n, entry.uid);
       return entry;
     }
@@ -311,6 +311,17 @@ export class Pop3Client {
     if (info)
       this.conn.trace('*', `TLS ${info.version} ${info.cipher}, certificate subject CN=${info.subject}`);
   }
+}
+
+/** `LIST n` / `UIDL n` must answer for message n, or the reply belongs to something else. */
+function sameMessage<T extends { n: number }>(entry: T, n: number, what: string): T {
+  if (entry.n !== n) {
+    throw new Pop3Error(`${what} ${n} was answered for message ${entry.n}`, {
+      code: 'EPROTOCOL',
+      command: `${what} ${n}`,
+    });
+  }
+  return entry;
 }
 
 function messageNumber(n: number): string {

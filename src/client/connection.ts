@@ -16,7 +16,8 @@ import type { Limits, Timeouts, TraceEvent } from './options.js';
 /** What a command expects back. */
 export type ReplyShape =
   | { kind: 'line' }
-  | { kind: 'lines' }
+  /** A listing held in memory; `maxLines` (default `limits.maxListLength`) is enforced as lines arrive. */
+  | { kind: 'lines'; maxLines?: number }
   | { kind: 'stream' }
   /** A SASL exchange: `respond` answers each `+ challenge` with a line to send (base64, `*`, or empty). */
   | { kind: 'sasl'; respond: (challenge: string) => string };
@@ -40,6 +41,7 @@ interface Pending {
   pauseAfter: boolean; // stop reading right after this reply (STLS: the next byte must be TLS)
   status?: StatusLine;
   deadline?: number;
+  sentAt?: number; // the value of Connection.sent when this command went out
   resolve(reply: Reply): void;
   reject(err: Pop3Error): void;
   decoder?: DotDecoder;
@@ -84,6 +86,8 @@ export class Connection {
   private failure: Pop3Error | undefined;
   private timer: NodeJS.Timeout | undefined;
   private pausedForReader = false;
+  /** Commands written so far; lets receive() tell which commands were sent after the bytes it holds. */
+  private sent = 0;
   /** Parse response codes (the server advertised RESP-CODES or AUTH-RESP-CODE). */
   responseCodes = false;
   /** Send commands without waiting for earlier replies (the server advertised PIPELINING). */
@@ -208,6 +212,7 @@ export class Connection {
       if (next.wire) {
         this.trace('C', next.shown);
         this.socket.write(next.wire);
+        next.sentAt = ++this.sent;
       }
       if (this.waiting.length === 1) this.armTimer();
     }
@@ -216,10 +221,14 @@ export class Connection {
   private receive(chunk: Buffer): void {
     try {
       this.armTimer();
+      const sentBefore = this.sent;
       let data = chunk;
       while (!this.failure) {
         const head = this.waiting[0];
-        if (!head) {
+        // Bytes in hand cannot answer a command that was sent after they arrived (one that a
+        // finished reply just let out of the queue): the server sent them unasked.
+        const unasked = !head || (head.sentAt !== undefined && head.sentAt > sentBefore);
+        if (unasked) {
           if (data.length > 0 || this.reader.buffered > 0) {
             throw new Pop3Error('server sent data that answers no command', { code: 'EPROTOCOL' });
           }
@@ -287,12 +296,12 @@ export class Connection {
             ? Math.min(this.opts.limits.maxLineLength * this.opts.limits.maxListLength, MAX_LISTING_BYTES)
             : this.opts.limits.maxMessageSize,
       });
+      head.bodyLines = 0;
       if (head.shape.kind === 'lines') {
         head.collected = [];
         head.status = status;
       } else {
         head.body = new BodyStream(() => this.resumeForReader());
-        head.bodyLines = 0;
         head.resolve({ status, body: head.body });
       }
       return;
@@ -305,15 +314,17 @@ export class Connection {
   private receiveBody(head: Pending, data: Buffer): Buffer {
     const { parts, done, rest } = head.decoder!.push(data);
     if (head.collected) {
-      for (const p of parts) head.collected.push(Buffer.from(p)); // copy: the socket's buffer is reused
+      const maxLines = (head.shape.kind === 'lines' && head.shape.maxLines) || this.opts.limits.maxListLength;
+      for (const p of parts) {
+        // Counted as they arrive, so a hostile listing fails at the cap, not after it was buffered.
+        head.bodyLines! += countLf(p);
+        if (head.bodyLines! > maxLines) {
+          throw new Pop3Error(`reply longer than ${maxLines} lines`, { code: 'ELIMIT', command: head.shown });
+        }
+        head.collected.push(Buffer.from(p)); // copy: the socket's buffer is reused
+      }
       if (done) {
         const lines = splitLines(Buffer.concat(head.collected));
-        if (lines.length > this.opts.limits.maxListLength) {
-          throw new Pop3Error(`reply longer than ${this.opts.limits.maxListLength} lines`, {
-            code: 'ELIMIT',
-            command: head.shown,
-          });
-        }
         for (const l of lines) this.trace('S', printable(l.toString('utf8'), 600));
         this.trace('S', '.');
         this.finish(head);
