@@ -1,0 +1,245 @@
+// One account, one run: recover, connect, list, plan, download new mail (pipelined, streamed) with
+// the exactly-once steps for each message, then DELE what the policy says, then QUIT.
+//   RETR -> target.prepare (tmp/ or spool, fsync) -> journal intent (fsync) -> commit (publish)
+//        -> journal done (fsync: the UID is durably seen) -> later, DELE -> QUIT
+// DELE is only ever sent for UIDs already durably recorded; deletions count only after QUIT's +OK.
+import type { Readable } from 'node:stream';
+import { Pop3Client } from '../client/client.js';
+import { Pop3Error, printable } from '../protocol/errors.js';
+import { AccountSession } from './account-session.js';
+import { dueForDeletion, joinListing, planRun, type ServerMessage } from './plan.js';
+import { receivedHeader } from './received-header.js';
+import { accountId, accountPaths, SeenState } from './state.js';
+import { createTarget, DeliveryError, type Target } from './targets/index.js';
+import type { AccountConfig, FetchOptions, FetchPolicy, FetchResult, Progress } from './types.js';
+
+const DEFAULT_WINDOW = 16;
+const MAX_LISTED_FAILURES = 100;
+const MAX_WARNINGS = 100;
+const PROGRESS_EVERY_MS = 100;
+
+export async function fetchAccount(account: AccountConfig, opts: FetchOptions = {}): Promise<FetchResult> {
+  const conn = account.connection;
+  if (!conn?.auth?.user)
+    throw new Pop3Error('fetch: the account needs connection.auth', { code: 'EARGUMENT' });
+  if (!account.stateDir) throw new Pop3Error('fetch: the account needs a stateDir', { code: 'EARGUMENT' });
+  const now = opts.now ?? Date.now;
+  const id = accountId(conn);
+  const name = account.name ?? id;
+  const policy = account.policy ?? {};
+  checkPolicy(policy);
+  const target = createTarget(account.target, accountPaths(account.stateDir, id));
+  const result: FetchResult = {
+    account: name,
+    new: 0,
+    delivered: 0,
+    skipped: 0,
+    deferred: 0,
+    deleted: 0,
+    bytes: 0,
+    errors: 0,
+    failures: [],
+    warnings: [],
+    loginDelay: undefined,
+  };
+  const warn = (w: string) => {
+    if (result.warnings.length < MAX_WARNINGS) result.warnings.push(w);
+  };
+
+  let session: AccountSession | undefined;
+  if (target.keepsState) {
+    const opened = await AccountSession.open(account.stateDir, id, target);
+    session = opened.session;
+    for (const w of opened.report.warnings) warn(w);
+  }
+  try {
+    await runSession(account, opts, { target, session, result, warn, now });
+  } finally {
+    if (session) {
+      const report = await session.close();
+      for (const w of report.warnings) warn(w);
+    }
+  }
+  return result;
+}
+
+interface RunContext {
+  target: Target;
+  session: AccountSession | undefined;
+  result: FetchResult;
+  warn: (w: string) => void;
+  now: () => number;
+}
+
+async function runSession(account: AccountConfig, opts: FetchOptions, ctx: RunContext): Promise<void> {
+  const { session, result, warn, now } = ctx;
+  const policy = account.policy ?? {};
+  const signals = [account.connection.signal, opts.signal].filter((s): s is AbortSignal => s !== undefined);
+  const client = await Pop3Client.connect({
+    ...account.connection,
+    ...(signals.length > 0 ? { signal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) } : {}),
+  });
+  try {
+    result.loginDelay = client.capabilities.loginDelay;
+    const messages = await listMessages(client);
+    const state = session?.state;
+    if (state) {
+      // Forget UIDs gone from the server, so the state stays as small as the maildrop.
+      const present = new Set(messages.map((m) => m.uid));
+      state.retainOnly(present);
+    }
+    const plan = planRun(messages, state ?? new SeenState(), policy, now());
+    result.new = plan.newCount;
+    result.skipped = plan.skipped;
+    result.deferred = plan.deferred;
+    if (plan.duplicates.length > 0) {
+      warn(
+        `server lists ${plan.duplicates.length} UID(s) more than once (e.g. ${printable(plan.duplicates[0]!, 70)}); ` +
+          'each is fetched once and never deleted',
+      );
+    }
+    const toDelete: number[] = [...plan.deleteSeen, ...plan.deleteOversized].map((m) => m.n);
+    const duplicated = new Set(plan.duplicates);
+
+    const progress: Progress = {
+      messages: 0,
+      bytes: 0,
+      totalMessages: plan.fetch.length,
+      totalBytes: plan.fetch.reduce((s, m) => s + m.octets, 0),
+    };
+    let lastReport = 0;
+    const report = (force: boolean) => {
+      if (!opts.onProgress) return;
+      const t = Date.now();
+      if (!force && t - lastReport < PROGRESS_EVERY_MS) return;
+      lastReport = t;
+      opts.onProgress({ ...progress });
+    };
+    report(true);
+
+    const byN = new Map(plan.fetch.map((m) => [m.n, m]));
+    const window = Math.max(1, account.window ?? DEFAULT_WINDOW);
+    for await (const got of client.retrieveMany(
+      plan.fetch.map((m) => m.n),
+      { window },
+    )) {
+      const msg = byN.get(got.n)!;
+      const at = now();
+      const counted = countBytes(got.body, (n) => {
+        progress.bytes += n;
+        result.bytes += n;
+        report(false);
+      });
+      const source = account.receivedHeader
+        ? prepend(receivedHeader(account.connection.host, msg.uid, new Date(at)), counted)
+        : counted;
+      try {
+        await deliverOne(ctx, msg, at, source);
+      } catch (err) {
+        // A broken connection, an abort or a failing disk ends the run; a message the target
+        // refused (MDA exit status, size limit) does not.
+        if (client.closed || !(err instanceof DeliveryError || isSizeLimit(err))) throw err;
+        result.errors++;
+        if (result.failures.length < MAX_LISTED_FAILURES) {
+          result.failures.push({ uid: msg.uid, error: printable(err.message, 300) });
+        }
+        continue;
+      }
+      result.delivered++;
+      progress.messages++;
+      report(true);
+      if (!duplicated.has(msg.uid) && dueForDeletion(policy, at, now())) toDelete.push(msg.n);
+    }
+
+    // Pipelined DELEs: each for a UID already durably delivered and recorded (or oversized-delete).
+    const dele = await Promise.allSettled(toDelete.map((n) => client.dele(n)));
+    const marked = dele.filter((r) => r.status === 'fulfilled').length;
+    const refused = dele.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (refused) {
+      if (client.closed) throw refused.reason;
+      warn(`server refused ${dele.length - marked} DELE command(s): ${errorText(refused.reason)}`);
+    }
+    try {
+      await client.quit();
+      result.deleted = marked;
+    } catch (err) {
+      if (!(err instanceof Pop3Error) || err.code !== 'ECLOSED') throw err;
+      if (marked > 0)
+        warn('the connection closed before QUIT was answered: deletions will be retried next run');
+    }
+  } finally {
+    if (!client.closed) client.close();
+  }
+}
+
+async function deliverOne(
+  ctx: RunContext,
+  msg: ServerMessage,
+  at: number,
+  source: AsyncIterable<Buffer>,
+): Promise<void> {
+  const prepared = await ctx.target.prepare(source, { uid: msg.uid, at });
+  if (ctx.session) {
+    await ctx.session.deliver(msg.uid, at, prepared);
+    return;
+  }
+  await prepared.commit();
+  await prepared.cleanup();
+}
+
+/** UIDL and LIST joined. Without UIDL there is no identity to fetch exactly once by. */
+async function listMessages(client: Pop3Client): Promise<ServerMessage[]> {
+  let uidl: { n: number; uid: string }[];
+  try {
+    uidl = await client.uidl();
+  } catch (err) {
+    if (err instanceof Pop3Error && err.code === 'ESERVER') {
+      throw new Pop3Error('the server does not support UIDL, which fetch needs to know which mail is new', {
+        code: 'ESERVER',
+        command: 'UIDL',
+        ...(err.response === undefined ? {} : { response: err.response }),
+        cause: err,
+      });
+    }
+    throw err;
+  }
+  return joinListing(uidl, await client.list());
+}
+
+function checkPolicy(p: FetchPolicy): void {
+  const bad = (what: string) => new Pop3Error(`fetch policy: ${what}`, { code: 'EARGUMENT' });
+  if (p.deleteAfterDays !== undefined && !(Number.isFinite(p.deleteAfterDays) && p.deleteAfterDays >= 0)) {
+    throw bad('deleteAfterDays must be a number >= 0');
+  }
+  if (p.maxSize !== undefined && !(Number.isSafeInteger(p.maxSize) && p.maxSize >= 0)) {
+    throw bad('maxSize must be a whole number of octets >= 0');
+  }
+  if (p.limit !== undefined && !(Number.isSafeInteger(p.limit) && p.limit >= 0)) {
+    throw bad('limit must be a whole number >= 0');
+  }
+  if (p.oversized !== undefined && p.oversized !== 'skip' && p.oversized !== 'delete') {
+    throw bad("oversized must be 'skip' or 'delete'");
+  }
+}
+
+/** A message refused for its size (a delivery or client limit) while the connection lives on. */
+function isSizeLimit(err: unknown): err is Pop3Error {
+  return err instanceof Pop3Error && err.code === 'ELIMIT';
+}
+
+function errorText(err: unknown): string {
+  return printable(err instanceof Error ? err.message : String(err), 200);
+}
+
+async function* countBytes(body: Readable, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
+  for await (const chunk of body) {
+    const buf = chunk as Buffer;
+    onBytes(buf.length);
+    yield buf;
+  }
+}
+
+async function* prepend(head: Buffer, rest: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  yield head;
+  yield* rest;
+}

@@ -1,0 +1,153 @@
+// The fetch journal: an append-only file of JSON lines, each fsynced before the step it guards.
+//   run     a fetcher process started (its pid lets recovery tell our stale tmp/ files from others')
+//   intent  message U is fully written somewhere not yet visible, and is about to be published
+//   done    U is published and counts as seen (the durable "recorded in state" step)
+//   failed  U was not delivered (the MDA said so); nothing to recover
+// An intent without done or failed is resolved on start-up by looking at the target. The journal
+// is folded into the state file and emptied at the start and end of every run, so it stays short
+// and a torn line (a kill mid-append) can only be the last one.
+
+import { promises as fs } from 'node:fs';
+import { isMissing, writeAll } from '../mailstore/io.js';
+import { isValidUid } from '../mailstore/maildir-names.js';
+import { Pop3Error } from '../protocol/errors.js';
+
+/** Where an intent's message waits, per target kind; enough for recovery to find it. */
+export type IntentTarget =
+  | { kind: 'maildir'; dir: string; tmp: string; name: string }
+  | { kind: 'mbox'; file: string; offset: number; date: number; spool: string; bytes: number }
+  /** An MDA or a stream: nothing to inspect afterwards; unresolved means "maybe delivered". */
+  | { kind: 'pipe' };
+
+export type JournalRecord =
+  | { op: 'run'; pid: number; host: string; at: number }
+  | { op: 'intent'; uid: string; at: number; target: IntentTarget }
+  | { op: 'done'; uid: string; at: number }
+  | { op: 'failed'; uid: string };
+
+/** A journal bigger than this is refused rather than read into memory. */
+const MAX_JOURNAL_BYTES = 64 * 1024 * 1024;
+
+export interface JournalContents {
+  records: JournalRecord[];
+  /** The last line was cut short (a kill mid-append): ignored. */
+  torn: boolean;
+  /** Complete lines that could not be read (damage): ignored. */
+  damaged: number;
+}
+
+/** Read every record; a missing journal is empty. Unreadable lines are counted, not fatal. */
+export async function readJournal(path: string): Promise<JournalContents> {
+  let data: Buffer;
+  try {
+    const st = await fs.stat(path);
+    if (st.size > MAX_JOURNAL_BYTES) {
+      throw new Pop3Error(`fetch journal ${path} is larger than ${MAX_JOURNAL_BYTES} bytes`, {
+        code: 'ELIMIT',
+      });
+    }
+    data = await fs.readFile(path);
+  } catch (err) {
+    if (isMissing(err)) return { records: [], torn: false, damaged: 0 };
+    throw err;
+  }
+  const records: JournalRecord[] = [];
+  let damaged = 0;
+  const lines = data.toString('utf8').split('\n');
+  // The text after the last newline is a torn append (or nothing).
+  const torn = lines.pop() !== '';
+  for (const line of lines) {
+    const rec = parseRecord(line);
+    if (rec) records.push(rec);
+    else damaged++;
+  }
+  return { records, torn, damaged };
+}
+
+function parseRecord(line: string): JournalRecord | undefined {
+  let r: Record<string, unknown>;
+  try {
+    r = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  if (typeof r !== 'object' || r === null) return undefined;
+  const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+  const uidOk = typeof r.uid === 'string' && isValidUid(r.uid);
+  switch (r.op) {
+    case 'run':
+      return num(r.pid) && typeof r.host === 'string' && num(r.at) ? (r as JournalRecord) : undefined;
+    case 'done':
+      return uidOk && num(r.at) ? (r as JournalRecord) : undefined;
+    case 'failed':
+      return uidOk ? (r as JournalRecord) : undefined;
+    case 'intent':
+      return uidOk && num(r.at) && validTarget(r.target) ? (r as JournalRecord) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function validTarget(t: unknown): boolean {
+  if (typeof t !== 'object' || t === null) return false;
+  const o = t as Record<string, unknown>;
+  const str = (v: unknown) => typeof v === 'string' && v.length > 0;
+  const int = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+  switch (o.kind) {
+    case 'maildir':
+      return str(o.dir) && str(o.tmp) && str(o.name) && !/[/\0]/.test(`${o.tmp}${o.name}`);
+    case 'mbox':
+      return str(o.file) && str(o.spool) && int(o.offset) && int(o.bytes) && Number.isFinite(o.date);
+    case 'pipe':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** An open journal. Appends are serialised and each is on disk (fsync) when its promise resolves. */
+export class Journal {
+  private chain: Promise<unknown> = Promise.resolve();
+  private appended = 0;
+
+  private constructor(
+    readonly path: string,
+    private readonly fh: fs.FileHandle,
+  ) {}
+
+  static async open(path: string): Promise<Journal> {
+    return new Journal(path, await fs.open(path, 'a', 0o600));
+  }
+
+  /** Records appended since the last truncate. */
+  get length(): number {
+    return this.appended;
+  }
+
+  append(record: JournalRecord): Promise<void> {
+    const line = Buffer.from(`${JSON.stringify(record)}\n`, 'utf8');
+    const run = this.chain.then(async () => {
+      await writeAll(this.fh, line);
+      await this.fh.sync();
+      this.appended++;
+    });
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  /** Empty the journal (after its contents were folded into the state file). */
+  truncate(): Promise<void> {
+    const run = this.chain.then(async () => {
+      await this.fh.truncate(0);
+      await this.fh.sync();
+      this.appended = 0;
+    });
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  async close(): Promise<void> {
+    await this.chain;
+    await this.fh.close();
+  }
+}
