@@ -139,7 +139,7 @@ describe('C11: TLS', () => {
   });
 
   it('C11: the certificate chain and host name are verified; SNI carries a host name, never an IP', async () => {
-    const names: (string | false | undefined)[] = [];
+    const names: (string | false | null | undefined)[] = [];
     const peer = await peerWith(async (c) => {
       names.push((c.socket as TLSSocket).servername);
       c.send('+OK ready\r\n');
@@ -285,7 +285,7 @@ describe('C11: TLS', () => {
     expect(err.response).toBe('[AUTH] rejected');
     await peer.done;
 
-    const ok = await stlsPeer(async (c) => await c.readLine(2000).catch(() => undefined), {
+    const ok = await stlsPeer(async (c) => void (await c.readLine(2000).catch(() => undefined)), {
       pre: ['STLS', 'PIPELINING', 'RESP-CODES', 'SASL PLAIN'],
       post: ['USER', 'TOP'],
     });
@@ -460,7 +460,7 @@ describe('STARTTLS attack classes (CONFORMANCE §2)', () => {
   });
 
   it('STLS tampering: pre-TLS state (greeting timestamp, response codes) does not shape the TLS session', async () => {
-    const peer = await stlsPeer(async (c) => await c.closedByClient(2000), {
+    const peer = await stlsPeer(async (c) => void (await c.closedByClient(2000)), {
       greeting: 'ready <1896.697170952@dbc.mailcom.example>',
       pre: ['STLS', 'RESP-CODES', 'USER'],
       post: ['USER'],
