@@ -1,5 +1,6 @@
 import { apopDigest, parseApopTimestamp } from '../protocol/apop.js';
 import type { Capabilities } from '../protocol/capabilities.js';
+import { encodeCommand } from '../protocol/command.js';
 import { Pop3Error } from '../protocol/errors.js';
 import { beginClientAuth, chooseMechanism, createClientMechanism } from '../protocol/sasl/client/index.js';
 import type { Connection } from './connection.js';
@@ -60,6 +61,7 @@ export async function authenticate(conn: Connection, auth: AuthOptions, ctx: Aut
   }
   if (mechanism === 'USER') {
     if (auth.pass === undefined) throw new Pop3Error('USER/PASS needs a password', { code: 'EAUTH' });
+    encodeCommand('PASS', [auth.pass]); // a password that cannot be sent fails before USER goes out
     try {
       await conn.command('USER', [auth.user], { kind: 'line' }, { exclusive: true });
       await conn.command('PASS', [auth.pass], { kind: 'line' }, { exclusive: true });
@@ -110,6 +112,13 @@ export async function authenticate(conn: Connection, auth: AuthOptions, ctx: Aut
     }
     authFailure(err, mechanism);
   }
-  exchange.finish();
+  try {
+    exchange.finish();
+  } catch (err) {
+    // The server said +OK but could not prove it knows the password (SCRAM v=), or accepted a
+    // cancelled exchange: whoever it is, this session must not be used (CONFORMANCE case 34).
+    conn.fail(err instanceof Pop3Error ? err : new Pop3Error(String(err), { code: 'EAUTH' }));
+    throw err;
+  }
   return mechanism;
 }
