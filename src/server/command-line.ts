@@ -13,7 +13,8 @@ export type CommandParseResult =
   | { ok: false; reason: 'empty' | 'keyword' | 'nul' | 'control' | 'utf8' };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-const KEYWORD = /^[A-Za-z]{3,4}$/;
+// RFC 1939 §3: 3-4 character keywords; UTF8 (RFC 6856) shows they may hold digits.
+const KEYWORD = /^[A-Za-z][A-Za-z0-9]{2,3}$/;
 // Any C0 control or DEL inside a command line (the LineReader already removed the CRLF; a bare CR stays).
 const CONTROL = /[\x00-\x1f\x7f]/;
 

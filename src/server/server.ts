@@ -161,8 +161,12 @@ export class Pop3Server extends EventEmitter<ServerEvents> {
     if (!this.#limiter.acquire(address)) {
       this.#log('warn', { remoteAddress: address }, 'connection limit reached');
       // On a TLS port a plaintext -ERR would be noise: just close.
-      if (implicitTls) socket.destroy();
-      else socket.end(errLine('too many connections', 'SYS/TEMP'));
+      if (implicitTls) {
+        socket.destroy();
+        return;
+      }
+      socket.end(errLine('too many connections', 'SYS/TEMP'));
+      socket.resume(); // read (and drop) until the client's FIN, so the socket closes promptly
       setTimeout(() => socket.destroy(), 1000).unref();
       return;
     }

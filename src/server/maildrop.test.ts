@@ -1,0 +1,89 @@
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import type { Mailbox, MessageInfo } from '../mailstore/types.js';
+import { checkSnapshot, Maildrop } from './maildrop.js';
+import { parseLineCount, parseMessageNumber } from './message-number.js';
+
+function mailbox(messages: MessageInfo[]): Mailbox {
+  return {
+    messages,
+    open: async () => Readable.from([]),
+    commit: async () => ({ notRemoved: [] }),
+    release: async () => {},
+  };
+}
+
+describe('message numbers', () => {
+  it('accepts only [1-9][0-9]* up to 10 digits (adversarial server case 25)', () => {
+    expect(parseMessageNumber('1')).toBe(1);
+    expect(parseMessageNumber('4294967295')).toBe(4294967295);
+    for (const bad of ['0', '-1', '+1', '01', '1x', ' 1', '', '100000000000', '1.0', '0x1']) {
+      expect(parseMessageNumber(bad)).toBeUndefined();
+    }
+    expect(parseMessageNumber(undefined)).toBeUndefined();
+  });
+
+  it('TOP line counts: non-negative decimals only', () => {
+    expect(parseLineCount('0')).toBe(0);
+    expect(parseLineCount('25')).toBe(25);
+    expect(parseLineCount('99999999999')).toBe(99999999999);
+    for (const bad of ['-1', '+1', '01', 'x', '', '1e3']) expect(parseLineCount(bad)).toBeUndefined();
+  });
+});
+
+describe('Maildrop', () => {
+  const messages = [
+    { uid: 'a', octets: 10 },
+    { uid: 'b', octets: 20 },
+    { uid: 'c', octets: 30 },
+  ];
+
+  it('numbers messages from 1 and reports live totals', () => {
+    const m = new Maildrop(mailbox(messages));
+    expect(m.count).toBe(3);
+    expect(m.octets).toBe(60);
+    expect(m.lookup('2')).toEqual({ n: 2, uid: 'b', octets: 20 });
+    expect(m.lookup('4')).toBeUndefined();
+    expect(m.lookup('0')).toBeUndefined();
+  });
+
+  it('hides deleted messages everywhere and RSET restores them (S5, S6)', () => {
+    const m = new Maildrop(mailbox(messages));
+    m.delete(2);
+    m.delete(2); // idempotent
+    expect(m.count).toBe(2);
+    expect(m.octets).toBe(40);
+    expect(m.lookup('2')).toBeUndefined();
+    expect([...m.live()].map((x) => x.n)).toEqual([1, 3]);
+    expect(m.deletedUids()).toEqual(['b']);
+    m.reset();
+    expect(m.count).toBe(3);
+    expect(m.deletedUids()).toEqual([]);
+    expect(m.lookup('2')?.uid).toBe('b');
+  });
+
+  it('an empty maildrop', () => {
+    const m = new Maildrop(mailbox([]));
+    expect(m.count).toBe(0);
+    expect([...m.live()]).toEqual([]);
+    expect(m.lookup('1')).toBeUndefined();
+  });
+});
+
+describe('checkSnapshot', () => {
+  it('accepts valid UIDs and sizes', () => {
+    expect(
+      checkSnapshot([
+        { uid: '!~', octets: 0 },
+        { uid: 'x'.repeat(70), octets: 5 },
+      ]),
+    ).toBeUndefined();
+  });
+  it('refuses UIDs a client could not take (CR/LF, space, empty, >70) and bad sizes', () => {
+    for (const uid of ['', 'a b', 'a\r\nb', 'x'.repeat(71), 'é']) {
+      expect(checkSnapshot([{ uid, octets: 1 }])).toMatch(/UID/);
+    }
+    expect(checkSnapshot([{ uid: 'a', octets: -1 }])).toMatch(/size/);
+    expect(checkSnapshot([{ uid: 'a', octets: 1.5 }])).toMatch(/size/);
+  });
+});
