@@ -24,6 +24,14 @@ export interface SessionReport {
   warnings: string[];
 }
 
+/** Points in the protocol where tests stop a process to check recovery. */
+export type SessionStep = 'prepared' | 'intent' | 'committed' | 'done' | 'state-saved';
+
+export interface SessionOptions {
+  /** Called after each step (tests kill the process here); must not throw in real use. */
+  onStep?: (step: SessionStep) => void | Promise<void>;
+}
+
 /** Fold the journal into the state this often (in records), so replay stays short. */
 const COMPACT_EVERY = 2000;
 
@@ -36,6 +44,7 @@ export class AccountSession {
     private readonly journal: JournalType,
     private readonly lock: HeldLock,
     private readonly target: Target,
+    private readonly onStep: (step: SessionStep) => void | Promise<void>,
   ) {}
 
   /** Lock the account, replay and compact its journal. Throws ESTATE if another fetch holds it. */
@@ -43,6 +52,7 @@ export class AccountSession {
     stateDir: string,
     account: string,
     target: Target,
+    opts: SessionOptions = {},
   ): Promise<{ session: AccountSession; report: SessionReport }> {
     await fs.mkdir(stateDir, { recursive: true, mode: 0o700 });
     const paths = accountPaths(stateDir, account);
@@ -51,7 +61,7 @@ export class AccountSession {
     try {
       const state = await loadState(paths.state);
       journal = await Journal.open(paths.journal);
-      const session = new AccountSession(paths, state, journal, lock, target);
+      const session = new AccountSession(paths, state, journal, lock, target, opts.onStep ?? (() => {}));
       const report = await session.compact();
       await journal.append({ op: 'run', pid: process.pid, host: hostname(), at: Date.now() });
       return { session, report };
@@ -71,8 +81,10 @@ export class AccountSession {
     const replay = await replayJournal(records, this.state);
     const warnings = replay.warnings;
     if (damaged > 0) warnings.push(`fetch journal had ${damaged} unreadable lines (ignored)`);
-    if (records.length > 0 || torn || damaged > 0)
+    if (records.length > 0 || torn || damaged > 0) {
       await saveState(this.paths.state, this.paths.account, this.state);
+      await this.onStep('state-saved');
+    }
     await removeStaleTemps(this.paths.state);
     for (const dir of new Set([...this.target.maildirs, ...replay.maildirs])) {
       await cleanMaildirTmp(dir, replay.runPids);
@@ -101,20 +113,24 @@ export class AccountSession {
    * recovery unless the target knows nothing was delivered.
    */
   async deliver(uid: string, at: number, prepared: PreparedDelivery): Promise<void> {
+    await this.onStep('prepared');
     try {
       await this.journal.append({ op: 'intent', uid, at, target: prepared.intent });
     } catch (err) {
       await prepared.discard().catch(() => {});
       throw err;
     }
+    await this.onStep('intent');
     try {
       await prepared.commit();
     } catch (err) {
       if (prepared.failureIsCertain) await this.journal.append({ op: 'failed', uid });
       throw err;
     }
+    await this.onStep('committed');
     await this.journal.append({ op: 'done', uid, at });
     this.state.add(uid, at);
+    await this.onStep('done');
     await prepared.cleanup();
     if (this.journal.length >= COMPACT_EVERY) await this.compact();
   }

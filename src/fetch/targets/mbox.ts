@@ -122,7 +122,15 @@ export async function recoverMboxIntent(intent: MboxIntent, uid: string): Promis
           await fh.sync();
           return { delivered: false };
         }
-        if (cmp.matched > separator.length) partialAt ??= at;
+        // Our copy cut short, then another writer's message (after its blank-line repair).
+        if (cmp.matched > separator.length && (await startsMessage(fh, at + cmp.matched))) partialAt ??= at;
+      }
+      // Cut inside the separator line itself: the file ends with a prefix of it.
+      const tail = await lastLineIfShort(fh, intent.offset, separator.length);
+      if (tail !== undefined && separator.subarray(0, tail.length).equals(tail.bytes)) {
+        await fh.truncate(tail.at);
+        await fh.sync();
+        return { delivered: false };
       }
       if (partialAt !== undefined) {
         return {
@@ -166,6 +174,36 @@ async function findSeparators(fh: fs.FileHandle, from: number, separator: Buffer
     carryStart = pos - keep;
   }
   return found;
+}
+
+/** The file's last line (no newline after it) when it starts at or after `from` and is shorter than `max`. */
+async function lastLineIfShort(
+  fh: fs.FileHandle,
+  from: number,
+  max: number,
+): Promise<{ at: number; length: number; bytes: Buffer } | undefined> {
+  const { size } = await fh.stat();
+  const start = Math.max(0, size - max);
+  const buf = Buffer.alloc(size - start);
+  const { bytesRead } = await fh.read(buf, 0, buf.length, start);
+  const got = buf.subarray(0, bytesRead);
+  const lf = got.lastIndexOf(LF);
+  if (lf === -1 && start > 0) return undefined; // the line is longer than max
+  const at = start + lf + 1;
+  if (at >= size || at < from) return undefined;
+  const bytes = got.subarray(lf + 1);
+  return { at, length: bytes.length, bytes };
+}
+
+/** Does a message separator start at `pos`, or after one or two newlines (a blank-line repair)? */
+async function startsMessage(fh: fs.FileHandle, pos: number): Promise<boolean> {
+  const buf = Buffer.alloc(8);
+  const from = Math.max(0, pos - 1);
+  const { bytesRead } = await fh.read(buf, 0, buf.length, from);
+  const text = buf.subarray(0, bytesRead).toString('latin1');
+  const before = pos === 0 ? '\n' : text[0];
+  const at = pos === 0 ? text : text.slice(1);
+  return /^\n{1,2}From /.test(at) || (before === '\n' && at.startsWith('From '));
 }
 
 type Comparison = { kind: 'full' } | { kind: 'eof'; matched: number } | { kind: 'mismatch'; matched: number };
