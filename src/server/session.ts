@@ -17,8 +17,11 @@ import { upgradeToTls } from './tls-upgrade.js';
 import type { TopLimiter } from './top-limiter.js';
 
 const DOT_CRLF = Buffer.from('.\r\n');
+const CRLF = Buffer.from('\r\n');
 /** Listing replies are written in batches of about this many octets, then backpressure is honoured. */
 const LIST_BATCH = 16 * 1024;
+/** Message bodies are written in slices of at most this many stored octets. */
+const WRITE_SLICE = 64 * 1024;
 /** After QUIT or a limit, how long the client gets to read our last reply and close before we reset. */
 const LINGER_MS = 2000;
 
@@ -305,16 +308,27 @@ export class Session {
       while (!next.done) {
         if (this.#closed) return;
         const value = next.value;
-        let chunk = Buffer.isBuffer(value) ? value : Buffer.from(value as Uint8Array | string);
-        if (limiter) chunk = limiter.push(chunk);
-        const parts = encoder.push(chunk);
-        if (parts.length === 1) this.send(parts[0]!);
-        else if (parts.length > 1) this.send(Buffer.concat(parts));
+        const whole = Buffer.isBuffer(value) ? value : Buffer.from(value as Uint8Array | string);
+        // Large chunks (a store that hands over a whole message) go out in slices, so that each
+        // write is bounded and backpressure is honoured between them.
+        for (let at = 0; at < whole.length && !this.#closed; at += WRITE_SLICE) {
+          let chunk = whole.subarray(at, at + WRITE_SLICE);
+          if (limiter) chunk = limiter.push(chunk);
+          const parts = encoder.push(chunk);
+          if (parts.length === 1) this.send(parts[0]!);
+          else if (parts.length > 1) this.send(Buffer.concat(parts));
+          if (limiter?.done) break;
+          await this.drain();
+        }
         if (limiter?.done) break;
-        await this.drain();
         next = await iterator.next();
       }
-      if (!this.#closed) this.send(encoder.end());
+      if (!this.#closed) {
+        // An empty stored message is one CRLF in wire form (the size the stores report, W5);
+        // DotEncoder alone would send no line at all.
+        if (encoder.octets === 0) this.send(CRLF);
+        this.send(encoder.end());
+      }
       complete = true;
     } catch (err) {
       this.#host.failed(err, this.info, 'message read failed mid-reply');

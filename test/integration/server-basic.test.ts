@@ -362,6 +362,38 @@ describe('RFC 1939 session', () => {
     expect(await top('4 2')).toBe('A: 1\r\n\r\nl1\r\nl2\r\n.\r\n');
   });
 
+  it('RETR sends exactly the octets LIST reports, for awkward stored messages (W4, W5, case 33)', async () => {
+    const store = new MemoryStore();
+    const stored = [
+      '',
+      '\n',
+      '\r',
+      '.',
+      '.\n',
+      'a\r',
+      'x\0y\r\n',
+      '\r\n.\r\n',
+      'A: 1\n\n..\n.\r\nend',
+      '\xff\xfe\n',
+    ];
+    for (const m of stored) store.add('alice', Buffer.from(m, 'latin1'));
+    const { connect } = await start({ store, allowInsecureAuth: true });
+    const c = await connect();
+    await c.line();
+    await login(c);
+    expect(await c.cmd('LIST')).toMatch(/^\+OK/);
+    const listed = (await c.lines()).map((l) => Number(l.split(' ')[1]));
+    for (let i = 0; i < stored.length; i++) {
+      expect(await c.cmd(`RETR ${i + 1}`)).toBe(`+OK ${listed[i]} octets`);
+      const body = await c.body();
+      expect(body.endsWith('\r\n.\r\n') || body === '.\r\n').toBe(true);
+      // Unstuff: drop the terminator, then one leading dot of every line.
+      const unstuffed = body.slice(0, -3).replace(/(^|\r\n)\./g, '$1');
+      expect(Buffer.byteLength(unstuffed, 'latin1')).toBe(listed[i]);
+    }
+    expect(listed[0]).toBe(2); // an empty file is one CRLF on the wire
+  });
+
   it('answers pipelined commands in order (S14)', async () => {
     const { connect } = await start({ allowInsecureAuth: true });
     const c = await connect();
