@@ -107,11 +107,11 @@ export class Pop3Server extends EventEmitter<ServerEvents> {
           },
           'login',
         );
-        this.emit('login', info);
+        this.#emit('login', info);
       },
       closed: (info, reason, wasLoggedIn) => {
-        if (wasLoggedIn) this.emit('logout', { ...info, reason });
-        this.emit('disconnect', { ...info, reason });
+        if (wasLoggedIn) this.#emit('logout', { ...info, reason });
+        this.#emit('disconnect', { ...info, reason });
       },
       failed: (err, info, what) => this.#failed(err, info, what),
     };
@@ -179,7 +179,7 @@ export class Pop3Server extends EventEmitter<ServerEvents> {
       secure: implicitTls,
     };
     this.#log('debug', { remoteAddress: address, remotePort: socket.remotePort, implicitTls }, 'connect');
-    this.emit('connect', info);
+    this.#emit('connect', info);
     if (!implicitTls) {
       this.#start(info.id, socket, socket, false);
       return;
@@ -197,7 +197,7 @@ export class Pop3Server extends EventEmitter<ServerEvents> {
           { remoteAddress: address, reason: err instanceof Error ? err.message : String(err) },
           'TLS handshake failed',
         );
-        this.emit('disconnect', { ...info, reason: 'tls' });
+        this.#emit('disconnect', { ...info, reason: 'tls' });
       },
     );
   }
@@ -246,10 +246,13 @@ export class Pop3Server extends EventEmitter<ServerEvents> {
     }
     const session = new Session(id, raw, socket, secure, this.#host);
     this.#sessions.add(session);
-    session.run().finally(() => {
-      this.#sessions.delete(session);
-      this.#sessionsChanged();
-    });
+    session
+      .run()
+      .catch((err: unknown) => this.#failed(err, session.info, 'session failed'))
+      .finally(() => {
+        this.#sessions.delete(session);
+        this.#sessionsChanged();
+      });
   }
 
   #waiters = new Set<() => void>();
@@ -291,7 +294,20 @@ export class Pop3Server extends EventEmitter<ServerEvents> {
       { session: info.id, remoteAddress: info.remoteAddress, user: info.user, err: message },
       what,
     );
-    if (this.listenerCount('error') > 0) this.emit('error', err, { ...info, what });
+    if (this.listenerCount('error') > 0) this.#emit('error', err, { ...info, what });
+  }
+
+  /** Emit without letting a throwing listener break the session or the server. */
+  #emit<K extends keyof ServerEvents>(name: K, ...args: ServerEvents[K]): void {
+    try {
+      (this.emit as (n: K, ...a: ServerEvents[K]) => boolean)(name, ...args);
+    } catch (err) {
+      this.#log(
+        'error',
+        { event: name, err: err instanceof Error ? printable(err.message) : 'unknown' },
+        'event listener threw',
+      );
+    }
   }
 
   #log(level: 'debug' | 'info' | 'warn' | 'error', fields: object, msg: string): void {

@@ -745,6 +745,31 @@ describe('limits and operation', () => {
     expect(await c.cmd(`PASS ${PASSWORD}`)).toMatch(/^-ERR/);
   });
 
+  it('line ends: a bare LF ends a line, a bare CR inside one is refused; invalid UTF-8 too (cases 3, 40)', async () => {
+    const { connect } = await start({ allowInsecureAuth: true });
+    const c = await connect();
+    await c.line();
+    c.send('CAPA\n');
+    expect(await c.line()).toMatch(/^\+OK/);
+    await c.body();
+    c.send('USER al\rice\r\n');
+    expect(await c.line()).toBe('-ERR invalid characters in command');
+    c.send(Buffer.concat([Buffer.from('USER '), Buffer.from([0xc3, 0x28]), Buffer.from('\r\n')]));
+    expect(await c.line()).toBe('-ERR invalid characters in command');
+    expect(await c.cmd('USER jürgen')).toBe('+OK send PASS');
+  });
+
+  it('a throwing event listener does not break the session', async () => {
+    const { connect, server } = await start({ allowInsecureAuth: true });
+    server.on('login', () => {
+      throw new Error('listener bug');
+    });
+    const c = await connect();
+    await c.line();
+    expect(await login(c)).toMatch(/^\+OK maildrop/);
+    expect(await c.cmd('STAT')).toMatch(/^\+OK 3/);
+  });
+
   it('too many bad commands close the session (case 5)', async () => {
     const { connect } = await start({ allowInsecureAuth: true, limits: { maxBadCommands: 3 } });
     const c = await connect();
