@@ -12,6 +12,8 @@ interface AuthContext {
   secure: boolean;
   allowInsecureAuth: boolean;
   maxSaslRounds: number;
+  /** The token of the queue hold the login runs under (Connection.hold). */
+  hold?: symbol;
 }
 
 /** Turn a server's -ERR to a login command into EAUTH, keeping its response code ([AUTH], [IN-USE], ...). */
@@ -63,8 +65,8 @@ export async function authenticate(conn: Connection, auth: AuthOptions, ctx: Aut
     if (auth.pass === undefined) throw new Pop3Error('USER/PASS needs a password', { code: 'EAUTH' });
     encodeCommand('PASS', [auth.pass]); // a password that cannot be sent fails before USER goes out
     try {
-      await conn.command('USER', [auth.user], { kind: 'line' }, { exclusive: true });
-      await conn.command('PASS', [auth.pass], { kind: 'line' }, { exclusive: true });
+      await conn.command('USER', [auth.user], { kind: 'line' }, { exclusive: true, hold: ctx.hold });
+      await conn.command('PASS', [auth.pass], { kind: 'line' }, { exclusive: true, hold: ctx.hold });
     } catch (err) {
       authFailure(err, 'USER/PASS');
     }
@@ -81,7 +83,7 @@ export async function authenticate(conn: Connection, auth: AuthOptions, ctx: Aut
         'APOP',
         [auth.user, apopDigest(timestamp, auth.pass)],
         { kind: 'line' },
-        { exclusive: true },
+        { exclusive: true, hold: ctx.hold },
       );
     } catch (err) {
       authFailure(err, 'APOP');
@@ -103,7 +105,7 @@ export async function authenticate(conn: Connection, auth: AuthOptions, ctx: Aut
       keyword!,
       args,
       { kind: 'sasl', respond: (challenge) => exchange.answer(challenge) },
-      { exclusive: true },
+      { exclusive: true, hold: ctx.hold },
     );
   } catch (err) {
     // A challenge we refused explains the -ERR better than the server's text does.

@@ -148,13 +148,21 @@ export class Pop3Client {
 
   /** Log in. Without `auth.mechanism`, the strongest mechanism offered is used. Re-reads CAPA after. */
   async login(auth: AuthOptions): Promise<void> {
-    this.mechanism = await authenticate(this.conn, auth, {
-      capabilities: this.capabilities,
-      greeting: this.greeting,
-      secure: this.secure,
-      allowInsecureAuth: this.opts.allowInsecureAuth ?? false,
-      maxSaslRounds: this.limits.maxSaslRounds,
-    });
+    // Commands the caller issues meanwhile wait: USER and PASS must be adjacent (RFC 1939 §7),
+    // and nothing may be pipelined into an AUTH exchange (CONFORMANCE C10).
+    const { token, release } = this.conn.hold();
+    try {
+      this.mechanism = await authenticate(this.conn, auth, {
+        capabilities: this.capabilities,
+        greeting: this.greeting,
+        secure: this.secure,
+        allowInsecureAuth: this.opts.allowInsecureAuth ?? false,
+        maxSaslRounds: this.limits.maxSaslRounds,
+        hold: token,
+      });
+    } finally {
+      release();
+    }
     await this.capa(); // some servers (Dovecot among them) list more after login
   }
 

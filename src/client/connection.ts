@@ -39,6 +39,7 @@ interface Pending {
   wire?: Buffer; // bytes to send; undefined for the greeting
   exclusive: boolean; // nothing else may be on the wire with it (STLS, AUTH)
   pauseAfter: boolean; // stop reading right after this reply (STLS: the next byte must be TLS)
+  hold?: symbol; // part of the sequence that holds the queue (see Connection.hold)
   status?: StatusLine;
   deadline?: number;
   sentAt?: number; // the value of Connection.sent when this command went out
@@ -86,6 +87,8 @@ export class Connection {
   private failure: Pop3Error | undefined;
   private timer: NodeJS.Timeout | undefined;
   private pausedForReader = false;
+  /** While set, only commands of this sequence may go out (see hold()). */
+  private holder: symbol | undefined;
   /** Commands written so far; lets receive() tell which commands were sent after the bytes it holds. */
   private sent = 0;
   /** Parse response codes (the server advertised RESP-CODES or AUTH-RESP-CODE). */
@@ -130,7 +133,7 @@ export class Connection {
     keyword: string,
     args: readonly string[],
     shape: ReplyShape,
-    flags: { exclusive?: boolean; pauseAfter?: boolean } = {},
+    flags: { exclusive?: boolean; pauseAfter?: boolean; hold?: symbol } = {},
   ): Promise<Reply> {
     let wire: Buffer;
     try {
@@ -144,7 +147,26 @@ export class Connection {
       wire,
       exclusive: flags.exclusive ?? false,
       pauseAfter: flags.pauseAfter ?? false,
+      hold: flags.hold,
     });
+  }
+
+  /**
+   * Reserve the wire for a sequence of commands that must be adjacent (a login: USER then PASS;
+   * nothing pipelined into AUTH). Until `release` runs, only commands given `{ hold: token }`
+   * go out; others wait in the queue, in order.
+   */
+  hold(): { token: symbol; release: () => void } {
+    const token = Symbol('hold');
+    this.holder = token;
+    return {
+      token,
+      release: () => {
+        if (this.holder !== token) return;
+        this.holder = undefined;
+        this.pump();
+      },
+    };
   }
 
   /**
@@ -180,6 +202,9 @@ export class Connection {
   }
 
   private attach(socket: Socket): void {
+    // Commands are small and often pipelined: without this, Nagle's algorithm holds each one
+    // after the first until the previous segment is acknowledged (~40 ms of delayed ACK).
+    socket.setNoDelay(true);
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('close', this.onEnd);
@@ -201,13 +226,18 @@ export class Connection {
     });
   }
 
-  /** Send what may be sent now: everything when pipelining, else one at a time; exclusive commands alone. */
+  /**
+   * Send what may be sent now: everything when pipelining, else one at a time; exclusive
+   * commands alone; while the queue is held, only the holder's commands.
+   */
   private pump(): void {
     while (this.queued.length > 0 && !this.failure) {
-      const next = this.queued[0]!;
+      const index = this.holder ? this.queued.findIndex((p) => p.hold === this.holder) : 0;
+      if (index < 0) return;
+      const next = this.queued[index]!;
       const busy = this.waiting.length > 0;
       if (busy && (!this.pipelining || next.exclusive || this.waiting.some((p) => p.exclusive))) return;
-      this.queued.shift();
+      this.queued.splice(index, 1);
       this.waiting.push(next);
       if (next.wire) {
         this.trace('C', next.shown);

@@ -1,0 +1,360 @@
+import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { testCerts } from '../../test/helpers/certs.js';
+import { type ScriptedConn, type ScriptedPeer, scriptedPeer } from '../../test/helpers/scripted-peer.js';
+import type { Pop3Error } from '../protocol/errors.js';
+import { Pop3Client } from './client.js';
+import type { ClientOptions } from './options.js';
+
+// CONFORMANCE.md C10: pipeline only when PIPELINING is advertised; never before the greeting,
+// past STLS, or into a login; match replies first in, first out, wherever the bytes split.
+
+const FAST = { connect: 2000, greeting: 2000, command: 2000, idle: 2000 };
+const PIPELINING = ['USER', 'UIDL', 'TOP', 'PIPELINING'];
+
+const peers: ScriptedPeer[] = [];
+afterEach(async () => {
+  await Promise.all(peers.splice(0).map((p) => p.close()));
+});
+
+const capaReply = (lines: string[]) => `+OK\r\n${lines.map((l) => `${l}\r\n`).join('')}.\r\n`;
+
+async function serve(capa: string[], rest: (c: ScriptedConn) => Promise<void>): Promise<ScriptedPeer> {
+  const p = await scriptedPeer(async (c) => {
+    c.send('+OK ready\r\n');
+    await c.expect('CAPA');
+    c.send(capaReply(capa));
+    await rest(c);
+  });
+  peers.push(p);
+  return p;
+}
+
+function connect(peer: ScriptedPeer, extra: Partial<ClientOptions> = {}): Promise<Pop3Client> {
+  return Pop3Client.connect({
+    host: '127.0.0.1',
+    port: peer.port,
+    tls: 'none',
+    allowInsecureAuth: true,
+    timeouts: FAST,
+    ...extra,
+  });
+}
+
+async function collect(body: Readable): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const chunk of body) parts.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(parts).toString('latin1');
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Read `n` command lines; each must arrive within `ms` (so a client waiting for replies fails this). */
+async function commands(c: ScriptedConn, n: number, ms = 1000): Promise<string[]> {
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) lines.push((await c.readLine(ms)) ?? '(closed)');
+  return lines;
+}
+
+/** Assert the client sends nothing more for `ms`: it is waiting for a reply. */
+async function quiet(c: ScriptedConn, ms = 120): Promise<void> {
+  const before = c.received.length;
+  await sleep(ms);
+  expect(c.received.subarray(before).toString('latin1')).toBe('');
+}
+
+describe('C10: pipelining', () => {
+  it('C10: with PIPELINING, retrieveMany sends several RETRs before the first reply', async () => {
+    let before: string[] = [];
+    const peer = await serve(PIPELINING, async (c) => {
+      before = await commands(c, 4);
+      c.send(before.map((cmd) => `+OK\r\nbody of ${cmd}\r\n.\r\n`).join(''));
+      await c.readLine(2000).catch(() => undefined);
+    });
+    const client = await connect(peer);
+    const bodies: string[] = [];
+    for await (const m of client.retrieveMany([1, 2, 3, 4])) bodies.push(`${m.n}:${await collect(m.body)}`);
+    expect(before).toEqual(['RETR 1', 'RETR 2', 'RETR 3', 'RETR 4']);
+    expect(bodies).toEqual([
+      '1:body of RETR 1\r\n',
+      '2:body of RETR 2\r\n',
+      '3:body of RETR 3\r\n',
+      '4:body of RETR 4\r\n',
+    ]);
+    client.close();
+  });
+
+  it('C10: pipelined commands go out at once, not held back by Nagle and delayed ACKs', async () => {
+    // Without TCP_NODELAY the 2nd..nth command waits for the 1st to be acknowledged: >= 40 ms on
+    // Linux loopback, every time. The best of several rounds keeps a busy machine from failing this.
+    const spreads: number[] = [];
+    const peer = await serve(PIPELINING, async (c) => {
+      for (let round = 0; round < 5; round++) {
+        await c.readLine(2000);
+        const first = Date.now();
+        await commands(c, 5);
+        spreads.push(Date.now() - first);
+        c.send('+OK\r\n'.repeat(6));
+      }
+      await c.readLine(2000).catch(() => undefined);
+    });
+    const client = await connect(peer);
+    for (let round = 0; round < 5; round++) await Promise.all(Array.from({ length: 6 }, () => client.noop()));
+    expect(spreads).toHaveLength(5);
+    expect(Math.min(...spreads)).toBeLessThan(25);
+    client.close();
+  });
+
+  it('C10: the pipeline window bounds the RETRs in flight', async () => {
+    const seen: string[][] = [];
+    const peer = await serve(PIPELINING, async (c) => {
+      // Window 2: two RETRs, then one more per reply; `quiet` checks no third one is in flight.
+      seen.push(await commands(c, 2));
+      for (let i = 0; i < 3; i++) {
+        await quiet(c);
+        c.send('+OK\r\nbody\r\n.\r\n');
+        seen.push(await commands(c, 1));
+      }
+      await quiet(c);
+      c.send('+OK\r\nbody\r\n.\r\n+OK\r\nbody\r\n.\r\n');
+      await c.readLine(2000).catch(() => undefined);
+    });
+    const client = await connect(peer, { pipelineWindow: 2 });
+    let count = 0;
+    for await (const m of client.retrieveMany([1, 2, 3, 4, 5])) {
+      expect(await collect(m.body)).toBe('body\r\n');
+      count++;
+    }
+    expect(count).toBe(5);
+    expect(seen).toEqual([['RETR 1', 'RETR 2'], ['RETR 3'], ['RETR 4'], ['RETR 5']]);
+    client.close();
+  });
+
+  it('C10: without PIPELINING, strictly one command at a time', async () => {
+    const log: string[] = [];
+    const peer = await serve(['USER', 'UIDL'], async (c) => {
+      for (const reply of [
+        '+OK\r\none\r\n.\r\n',
+        '+OK\r\ntwo\r\n.\r\n',
+        '+OK\r\nthree\r\n.\r\n',
+        '+OK 3 30\r\n',
+        '+OK\r\n1 10\r\n2 10\r\n3 10\r\n.\r\n',
+        '+OK\r\n',
+      ]) {
+        log.push(...(await commands(c, 1)));
+        await quiet(c);
+        c.send(reply);
+      }
+      await c.readLine(2000).catch(() => undefined);
+    });
+    const client = await connect(peer, { pipelineWindow: 8 });
+    const bodies: string[] = [];
+    for await (const m of client.retrieveMany([1, 2, 3])) bodies.push(await collect(m.body));
+    expect(bodies).toEqual(['one\r\n', 'two\r\n', 'three\r\n']);
+    const [stat, list] = await Promise.all([client.stat(), client.list(), client.noop()]);
+    expect(stat).toEqual({ count: 3, octets: 30 });
+    expect(list).toHaveLength(3);
+    expect(log).toEqual(['RETR 1', 'RETR 2', 'RETR 3', 'STAT', 'LIST', 'NOOP']);
+    client.close();
+  });
+
+  it('C10: nothing is sent before the greeting', async () => {
+    let early = 'unset';
+    const p = await scriptedPeer(async (c) => {
+      await sleep(150);
+      early = c.received.toString('latin1');
+      c.send('+OK late greeting\r\n');
+      await c.expect('CAPA');
+      c.send(capaReply(PIPELINING));
+      await c.readLine(2000).catch(() => undefined);
+    });
+    peers.push(p);
+    const client = await connect(p, { auth: undefined });
+    expect(early).toBe('');
+    client.close();
+  });
+
+  it('C10: nothing is pipelined past STLS', async () => {
+    const certs = testCerts();
+    let afterStls = 'unset';
+    const peer = await serve(['STLS', 'PIPELINING', 'USER'], async (c) => {
+      await c.expect('STLS');
+      await quiet(c, 150);
+      afterStls = c.received.toString('latin1');
+      c.send('+OK begin\r\n');
+      await c.startTls({ ...certs.server });
+      await c.expect('CAPA');
+      c.send(capaReply(['USER', 'PIPELINING']));
+      await c.expect('USER alice');
+      c.send('+OK\r\n');
+      await c.expect('PASS pw');
+      c.send('+OK\r\n');
+      await c.expect('CAPA');
+      c.send(capaReply(['USER', 'PIPELINING']));
+      await c.readLine(2000).catch(() => undefined);
+    });
+    const client = await connect(peer, {
+      tls: 'starttls',
+      allowInsecureAuth: false,
+      tlsOptions: { ca: certs.ca },
+      auth: { user: 'alice', pass: 'pw' },
+    });
+    expect(afterStls).toBe('CAPA\r\nSTLS\r\n');
+    expect(client.secure).toBe(true);
+    client.close();
+  });
+
+  it('C10: commands issued during a login wait: nothing is pipelined into AUTH or between USER and PASS', async () => {
+    for (const mechanism of ['PLAIN', 'USER']) {
+      const order: string[] = [];
+      const peer = await serve([...PIPELINING, 'SASL PLAIN'], async (c) => {
+        const first = await commands(c, 1);
+        order.push(...first);
+        await quiet(c);
+        if (mechanism === 'USER') {
+          c.send('+OK\r\n');
+          order.push(...(await commands(c, 1)));
+          await quiet(c);
+        }
+        c.send('+OK logged in\r\n');
+        order.push(...(await commands(c, 2)));
+        c.send('+OK 0 0\r\n+OK\r\nUSER\r\nPIPELINING\r\n.\r\n');
+        await c.readLine(2000).catch(() => undefined);
+      });
+      const client = await connect(peer);
+      const login = client.login({ user: 'alice', pass: 'pw', mechanism });
+      const stat = client.stat();
+      await login;
+      expect(await stat).toEqual({ count: 0, octets: 0 });
+      const expected =
+        mechanism === 'USER'
+          ? ['USER alice', 'PASS pw', 'STAT', 'CAPA']
+          : [expect.stringMatching(/^AUTH PLAIN /), 'STAT', 'CAPA'];
+      expect(order, mechanism).toEqual(expected);
+      client.close();
+    }
+  });
+
+  it('C10: pipelined replies are matched first in, first out; an -ERR fails only its own command', async () => {
+    const peer = await serve(PIPELINING, async (c) => {
+      const got = await commands(c, 5);
+      expect(got).toEqual(['STAT', 'DELE 7', 'UIDL', 'RETR 1', 'NOOP']);
+      c.send(
+        '+OK 2 20\r\n-ERR no such message\r\n+OK\r\n1 a\r\n2 b\r\n.\r\n+OK\r\nmessage one\r\n.\r\n+OK\r\n',
+      );
+      await c.readLine(2000).catch(() => undefined);
+    });
+    const client = await connect(peer);
+    const results = await Promise.allSettled([
+      client.stat(),
+      client.dele(7),
+      client.uidl(),
+      client.retrBuffer(1).then((b) => b.toString()),
+      client.noop(),
+    ]);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Pop3Error).code))).toEqual([
+      { count: 2, octets: 20 },
+      'ESERVER',
+      [
+        { n: 1, uid: 'a' },
+        { n: 2, uid: 'b' },
+      ],
+      'message one\r\n',
+      undefined,
+    ]);
+    client.close();
+    await peer.done;
+  });
+
+  it('C10: pipelined replies split at every byte boundary, and at random chunkings, decode the same', async () => {
+    const replies = Buffer.from(
+      [
+        '+OK 2 30\r\n',
+        '+OK 2 messages\r\n1 10\r\n2 20\r\n.\r\n',
+        '+OK 16 octets\r\n..dot\r\n..\r\nline\r\n.\r\n',
+        '+OK\r\n1 uid-a\r\n2 uid-b\r\n.\r\n',
+        '-ERR no such message\r\n',
+        '+OK\r\n',
+      ].join(''),
+    );
+    const chunkings: number[][] = [];
+    let plan: number[] = []; // split points for the round being served
+    let clientBytes = 0;
+    let arrived: (() => void) | undefined;
+
+    const peer = await serve(PIPELINING, async (c) => {
+      c.socket.setNoDelay(true);
+      for (;;) {
+        const got = await commands(c, 6, 5000).catch(() => ['(gone)']);
+        if (got[0] !== 'STAT') return;
+        // Send each chunk only once the client has read the previous one: the chunking is exact.
+        let from = 0;
+        const target = clientBytes;
+        for (const cut of [...plan, replies.length]) {
+          const chunk = replies.subarray(from, cut);
+          from = cut;
+          const expected = target + cut;
+          const seen = new Promise<void>((resolve) => {
+            arrived = () => clientBytes >= expected && resolve();
+          });
+          c.send(chunk);
+          await Promise.race([seen, sleep(1000)]);
+        }
+      }
+    });
+    const client = await connect(peer);
+    (client as unknown as { conn: { transport: Socket } }).conn.transport.on('data', (d: Buffer) => {
+      clientBytes += d.length;
+      arrived?.();
+    });
+    clientBytes = 0;
+
+    const round = async (cuts: number[]) => {
+      plan = cuts;
+      clientBytes = 0;
+      const settled = await Promise.allSettled([
+        client.stat(),
+        client.list(),
+        client.retrBuffer(1).then((b) => b.toString('latin1')),
+        client.uidl(),
+        client.dele(9),
+        client.noop(),
+      ]);
+      chunkings.push(cuts);
+      return settled.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Pop3Error).code));
+    };
+    const expected = [
+      { count: 2, octets: 30 },
+      [
+        { n: 1, octets: 10 },
+        { n: 2, octets: 20 },
+      ],
+      '.dot\r\n.\r\nline\r\n',
+      [
+        { n: 1, uid: 'uid-a' },
+        { n: 2, uid: 'uid-b' },
+      ],
+      'ESERVER',
+      undefined,
+    ];
+    // Every single split point, then every byte on its own.
+    for (let cut = 1; cut < replies.length; cut++)
+      expect(await round([cut]), `split at ${cut}`).toEqual(expected);
+    expect(await round(Array.from({ length: replies.length - 1 }, (_, i) => i + 1))).toEqual(expected);
+    // Random chunkings.
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(fc.integer({ min: 1, max: replies.length - 1 }), { maxLength: 24 }),
+        async (cuts) => {
+          expect(await round([...cuts].sort((a, b) => a - b))).toEqual(expected);
+        },
+      ),
+      { numRuns: 60 },
+    );
+    expect(chunkings.length).toBeGreaterThan(replies.length + 50);
+    expect(client.closed).toBe(false);
+    client.close();
+  });
+});
