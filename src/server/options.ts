@@ -30,7 +30,7 @@ export interface ServerLimits {
   maxLineLength: number;
   /** Unknown, malformed or wrong-state commands tolerated; the next one closes the session. Default 10. */
   maxBadCommands: number;
-  /** Failed logins tolerated per session; the last failure's reply is followed by a close. Default 3. */
+  /** After this many failed logins in one session, the last `-ERR [AUTH]` is followed by a close. Default 3. */
   maxFailedLogins: number;
   /**
    * Every failed login is answered no sooner than this long after the attempt started, whether the

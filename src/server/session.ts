@@ -156,7 +156,7 @@ export class Session {
   async #serve(): Promise<void> {
     while (!this.#closed) {
       const got = await this.#nextInput();
-      if (got.kind === 'closed') return this.#end(this.#closed ? this.#reason : 'closed');
+      if (got.kind === 'closed') return this.#end(this.#inputEndReason());
       if (got.kind === 'overflow') {
         this.log('warn', {}, 'too much pipelined input; closing');
         return this.#end('limit', true);
@@ -170,6 +170,12 @@ export class Session {
       if (this.#shutdownRequested) return this.#end('shutdown');
       await this.drain();
     }
+  }
+
+  /** Why input ended: our own close (its reason), a shutdown, or the client going away. */
+  #inputEndReason(): CloseReason {
+    if (this.#closed) return this.#reason;
+    return this.#shutdownRequested ? 'shutdown' : 'closed';
   }
 
   async #nextInput() {
@@ -356,7 +362,7 @@ export class Session {
       } else if (got.kind === 'overflow') {
         this.#end('limit', true);
       } else {
-        this.#end(this.#closed ? this.#reason : 'closed');
+        this.#end(this.#inputEndReason());
       }
       return undefined;
     } finally {

@@ -1,11 +1,15 @@
 import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { beginClientAuth, createClientMechanism } from '../../src/protocol/sasl/client/index.js';
 import {
   hashPassword,
   type Logger,
+  MaildirStore,
   MemoryStore,
   Pop3Server,
   type Pop3ServerOptions,
@@ -439,6 +443,40 @@ describe('RFC 1939 session', () => {
     expect(await c.cmd('CAPA')).toMatch(/^\+OK/);
     expect(await c.lines()).toEqual(before);
     expect(await c.cmd('UTF8')).toMatch(/^-ERR/); // only in AUTHORIZATION (case 40)
+  });
+});
+
+describe('over a Maildir', () => {
+  it('serves a Maildir: RETR, DELE+QUIT unlinks, and the lock holds across two servers', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'pop3kit-server-'));
+    try {
+      const dir = join(root, 'alice');
+      for (const sub of ['new', 'cur', 'tmp']) await mkdir(join(dir, sub), { recursive: true });
+      await writeFile(join(dir, 'new', '1700000000.a1.host'), 'Subject: a\n\n.one\n');
+      await writeFile(join(dir, 'cur', '1700000001.b2.host:2,S'), 'Subject: b\n\ntwo\n');
+      const first = await start({ store: new MaildirStore({ root }), allowInsecureAuth: true });
+      const second = await start({ store: new MaildirStore({ root }), allowInsecureAuth: true });
+      const c = await first.connect();
+      await c.line();
+      expect(await login(c)).toMatch(/^\+OK maildrop has 2 messages/);
+      const d = await second.connect();
+      await d.line();
+      expect(await login(d)).toMatch(/^-ERR \[IN-USE\]/);
+      expect(await c.cmd('UIDL')).toBe('+OK');
+      const uids = (await c.lines()).map((l) => l.split(' ')[1]);
+      expect(uids).toHaveLength(2);
+      const which = uids.findIndex((u) => u?.startsWith('1700000000'));
+      expect(await c.cmd(`RETR ${which + 1}`)).toBe('+OK 20 octets');
+      expect(await c.body()).toBe('Subject: a\r\n\r\n..one\r\n.\r\n');
+      expect(await c.cmd(`DELE ${which + 1}`)).toMatch(/^\+OK/);
+      expect(await c.cmd('QUIT')).toMatch(/^\+OK/);
+      await c.closedWithin();
+      expect(await readdir(join(dir, 'new'))).toEqual([]);
+      expect(await readdir(join(dir, 'cur'))).toEqual(['1700000001.b2.host:2,S']);
+      expect(await login(d)).toMatch(/^\+OK maildrop has 1 messages/);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
 
