@@ -1,0 +1,43 @@
+// The server's log on stderr: JSON lines (for journald and log shippers) or one readable line
+// per event. The server passes only fields that are safe to log (never a password or token).
+
+import { printable } from '../protocol/errors.js';
+import type { Logger } from '../server/logger.js';
+
+export type LogFormat = 'json' | 'pretty';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export function parseLogLevel(text: string): LogLevel | undefined {
+  return (Object.keys(ORDER) as LogLevel[]).find((l) => l === text.toLowerCase());
+}
+
+function pretty(value: unknown): string {
+  if (typeof value === 'string') return /[\s"=]/.test(value) ? JSON.stringify(value) : printable(value, 300);
+  if (value instanceof Error) return JSON.stringify(printable(value.message, 300));
+  return printable(JSON.stringify(value) ?? String(value), 300);
+}
+
+export function createLogger(
+  format: LogFormat,
+  minimum: LogLevel,
+  write: (line: string) => void = (l) => process.stderr.write(l),
+): Logger {
+  const emit = (level: LogLevel) => (fields: object, msg?: string) => {
+    if (ORDER[level] < ORDER[minimum]) return;
+    const time = new Date().toISOString();
+    if (format === 'json') {
+      const safe = Object.fromEntries(
+        Object.entries(fields).map(([k, v]) => [k, v instanceof Error ? v.message : v]),
+      );
+      write(`${JSON.stringify({ time, level, msg: msg ?? '', ...safe })}\n`);
+      return;
+    }
+    const kv = Object.entries(fields)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}=${pretty(v)}`)
+      .join(' ');
+    write(`${time} ${level.toUpperCase().padEnd(5)} ${printable(msg ?? '', 300)}${kv ? ` ${kv}` : ''}\n`);
+  };
+  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
+}

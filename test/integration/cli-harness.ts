@@ -1,0 +1,119 @@
+// Shared by the cli-*.test.ts files: our server in-process (MemoryStore) and the BUILT `pop3`
+// binary run as a child process, with HOME and XDG dirs pointed at a fresh temporary directory
+// so nothing of the developer's own config, netrc or history is read or written.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { MemoryStore } from '../../src/mailstore/memory-store.js';
+import type { Pop3ServerOptions } from '../../src/server/options.js';
+import { Pop3Server } from '../../src/server/server.js';
+import { testCerts } from '../helpers/certs.js';
+
+export const BIN = resolve(import.meta.dirname, '../../dist/cli/main.js');
+export const PASSWORD = 'correct horse battery staple';
+export const USER = 'alice';
+
+export interface TestServer {
+  port: number;
+  tlsPort: number;
+  store: MemoryStore;
+  server: Pop3Server;
+  ca: string;
+  close(): Promise<void>;
+}
+
+export function sampleMessage(i: number, extra = ''): string {
+  return (
+    `From: Sender ${i} <sender${i}@example.org>\r\nTo: alice@example.org\r\n` +
+    `Subject: Message number ${i}\r\nDate: Mon, 2 Mar 2026 10:0${i % 10}:00 +0000\r\n` +
+    `Message-ID: <m${i}@example.org>\r\n\r\nBody of message ${i}.\r\n${extra}`
+  );
+}
+
+/** Our server with STLS on `port` and implicit TLS on `tlsPort`; alice has `messages`. */
+export async function startServer(
+  opts: { messages?: string[]; options?: Partial<Pop3ServerOptions> } = {},
+): Promise<TestServer> {
+  const certs = testCerts();
+  const store = new MemoryStore();
+  for (const m of opts.messages ?? [1, 2, 3].map((i) => sampleMessage(i))) store.add(USER, m);
+  const server = new Pop3Server({
+    store,
+    authenticate: ({ user, pass }) => user === USER && pass === PASSWORD,
+    tls: { key: certs.server.key, cert: certs.server.cert },
+    limits: { failedLoginDelayMs: 0 },
+    ...opts.options,
+  });
+  const { port } = await server.listen({ port: 0 });
+  const { port: tlsPort } = await server.listen({ port: 0, implicitTls: true });
+  return { port, tlsPort, store, server, ca: certs.ca, close: () => server.close({ graceful: false }) };
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stdoutBytes: Buffer;
+  stderr: string;
+}
+
+export interface CliRun {
+  env?: Record<string, string | undefined>;
+  input?: string | Buffer;
+  cwd?: string;
+  home?: string;
+  timeoutMs?: number;
+}
+
+/** A temporary HOME, removed at process exit. */
+export function tempHome(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pop3-cli-home-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Run `node dist/cli/main.js ...args`; never inherits POP3_* variables from the test's environment. */
+export function runCli(args: string[], run: CliRun = {}): Promise<CliResult> {
+  const home = run.home ?? tempHome();
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !k.startsWith('POP3_') && k !== 'NETRC' && !k.startsWith('XDG_')) env[k] = v;
+  }
+  Object.assign(env, {
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, '.config'),
+    XDG_STATE_HOME: join(home, '.state'),
+  });
+  for (const [k, v] of Object.entries(run.env ?? {})) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: run.cwd ?? home,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`pop3 ${args.join(' ')} did not finish in time; stderr: ${Buffer.concat(err)}`));
+    }, run.timeoutMs ?? 30_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const stdoutBytes = Buffer.concat(out);
+      resolvePromise({
+        code,
+        stdout: stdoutBytes.toString('utf8'),
+        stdoutBytes,
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
+    });
+    child.stdin.end(run.input ?? '');
+  });
+}
