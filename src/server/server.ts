@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { SecureContext } from 'node:tls';
 import { printable } from '../protocol/errors.js';
 import { AuthBackend } from './auth-backend.js';
@@ -61,7 +62,7 @@ export class Pop3Server extends EventEmitter<ServerEvents> {
   readonly #listeners = new Set<Server>();
   readonly #sessions = new Set<Session>();
   /** Sockets in an implicit-TLS handshake: no session yet, but close() must end them too. */
-  readonly #handshaking = new Set<Socket>();
+  readonly #handshaking = new Set<Duplex>();
   readonly #lastLogin = new Map<string, number>();
   readonly #host: SessionHost;
   #closing = false;
@@ -146,14 +147,17 @@ export class Pop3Server extends EventEmitter<ServerEvents> {
   }
 
   /**
-   * Serve one already-connected socket (tests, socket activation, a proxy that accepted it). It should
-   * be paused and created with allowHalfOpen, as listen() does, so no byte is read before the session.
+   * Serve one already-connected socket (socket activation, a proxy that accepted it), or any duplex
+   * stream (an in-process pair for tests and fuzzers). A socket should be paused and created with
+   * allowHalfOpen, as listen() does, so no byte is read before the session. Streams without a
+   * `remoteAddress` share one per-address connection count.
    */
-  handle(socket: Socket, opts: { implicitTls?: boolean } = {}): void {
+  handle(socket: Socket | Duplex, opts: { implicitTls?: boolean } = {}): void {
     const implicitTls = opts.implicitTls ?? this.options.implicitTls;
     socket.pause();
     socket.on('error', () => {}); // errors end the session through 'close'
-    const address = socket.remoteAddress;
+    const peer = socket as Partial<Socket>;
+    const address = peer.remoteAddress;
     if (this.#closing) {
       socket.destroy();
       return;
@@ -171,14 +175,14 @@ export class Pop3Server extends EventEmitter<ServerEvents> {
       return;
     }
     socket.once('close', () => this.#limiter.release(address));
-    socket.setNoDelay(true);
+    peer.setNoDelay?.(true);
     const info: SessionInfo = {
       id: (++counter).toString(36),
       remoteAddress: address,
-      remotePort: socket.remotePort,
+      remotePort: peer.remotePort,
       secure: implicitTls,
     };
-    this.#log('debug', { remoteAddress: address, remotePort: socket.remotePort, implicitTls }, 'connect');
+    this.#log('debug', { remoteAddress: address, remotePort: peer.remotePort, implicitTls }, 'connect');
     this.#emit('connect', info);
     if (!implicitTls) {
       this.#start(info.id, socket, socket, false);
@@ -239,7 +243,7 @@ export class Pop3Server extends EventEmitter<ServerEvents> {
     await Promise.all(listenersClosed);
   }
 
-  #start(id: string, raw: Socket, socket: Socket, secure: boolean): void {
+  #start(id: string, raw: Duplex, socket: Duplex, secure: boolean): void {
     if (this.#closing) {
       socket.destroy();
       return;

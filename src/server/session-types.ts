@@ -15,6 +15,12 @@ export type CloseReason =
   | 'shutdown' // Pop3Server.close()
   | 'error'; // a store or backend failure left the session unable to continue
 
+/** The address fields of a net.Socket; other duplex streams (tests, fuzzers) may lack them. */
+export interface PeerAddress {
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+}
+
 /** What events and logs say about a session; never a secret. */
 export interface SessionInfo {
   id: string;

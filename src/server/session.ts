@@ -1,4 +1,3 @@
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type Mailbox, MailboxBusyError, MessageGoneError } from '../mailstore/types.js';
 import { makeApopTimestamp } from '../protocol/apop.js';
@@ -12,7 +11,7 @@ import { COMMANDS } from './commands/index.js';
 import { safeLog } from './logger.js';
 import { checkSnapshot, Maildrop, type NumberedMessage } from './maildrop.js';
 import { dataLine, errLine, okLine, type RespCode } from './responses.js';
-import type { CloseReason, SessionHost, SessionInfo, SessionState } from './session-types.js';
+import type { CloseReason, PeerAddress, SessionHost, SessionInfo, SessionState } from './session-types.js';
 import { upgradeToTls } from './tls-upgrade.js';
 import type { TopLimiter } from './top-limiter.js';
 
@@ -52,7 +51,7 @@ export class Session {
   maildrop: Maildrop | undefined;
 
   readonly #host: SessionHost;
-  readonly #raw: Socket;
+  readonly #raw: Duplex;
   #socket: Duplex;
   #secure: boolean;
   readonly #input: CommandInput;
@@ -67,14 +66,15 @@ export class Session {
   #timer: NodeJS.Timeout | undefined;
   readonly #wakeOnClose = new Set<() => void>();
 
-  constructor(id: string, raw: Socket, socket: Duplex, secure: boolean, host: SessionHost) {
+  constructor(id: string, raw: Duplex, socket: Duplex, secure: boolean, host: SessionHost) {
     this.id = id;
     this.#host = host;
     this.#raw = raw;
     this.#socket = socket;
     this.#secure = secure;
-    this.remoteAddress = raw.remoteAddress;
-    this.remotePort = raw.remotePort;
+    const peer = raw as Partial<PeerAddress>;
+    this.remoteAddress = peer.remoteAddress;
+    this.remotePort = peer.remotePort;
     const { limits } = host.options;
     this.#input = new CommandInput(limits.maxLineLength, limits.maxPipelinedBytes);
     this.#watch(socket);

@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createSecureContext, type SecureContext, type SecureContextOptions, TLSSocket } from 'node:tls';
 
 const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
@@ -17,7 +17,7 @@ export function serverSecureContext(opts: SecureContextOptions): SecureContext {
  * hold the slot). The caller must have stopped reading `raw` and checked that no plaintext is
  * buffered: TLS takes over the socket's handle, and bytes already read would be lost to it.
  */
-export function upgradeToTls(raw: Socket, context: SecureContext, timeoutMs: number): Promise<TLSSocket> {
+export function upgradeToTls(raw: Duplex, context: SecureContext, timeoutMs: number): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
     const socket = new TLSSocket(raw, { isServer: true, secureContext: context, requestCert: false });
     const fail = (err: Error) => {

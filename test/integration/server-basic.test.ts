@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Duplex, PassThrough } from 'node:stream';
 import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { beginClientAuth, createClientMechanism } from '../../src/protocol/sasl/client/index.js';
@@ -957,6 +958,28 @@ describe('limits and operation', () => {
     expect(all).toContain('PASS ***');
     expect(all).toContain('AUTH PLAIN ***');
     for (const secret of ['wrong secret', PASSWORD, ir]) expect(all).not.toContain(secret);
+  });
+
+  it('handle() serves any duplex stream (no socket at all)', async () => {
+    const server = new Pop3Server({ store: seed(), authenticate: () => true, allowInsecureAuth: true });
+    servers.push(server);
+    const toServer = new PassThrough();
+    const toClient = new PassThrough();
+    server.handle(Duplex.from({ readable: toServer, writable: toClient }));
+    let out = '';
+    toClient.on('data', (d: Buffer) => {
+      out += d.toString('latin1');
+    });
+    toServer.write('USER alice\r\nPASS x\r\nSTAT\r\nQUIT\r\n');
+    const deadline = Date.now() + WAIT;
+    while (!out.includes('bye') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(out.split('\r\n').slice(0, 5)).toEqual([
+      '+OK POP3 server ready',
+      '+OK send PASS',
+      `+OK maildrop has 3 messages (${TOTAL} octets)`,
+      `+OK 3 ${TOTAL}`,
+      '+OK bye (3 messages left)',
+    ]);
   });
 
   it('handle() serves a socket accepted elsewhere', async () => {
