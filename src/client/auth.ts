@@ -78,6 +78,13 @@ export async function authenticate(conn: Connection, auth: AuthOptions, ctx: Aut
       throw new Pop3Error('APOP requested but the greeting carries no valid timestamp', { code: 'EAUTH' });
     }
     if (auth.pass === undefined) throw new Pop3Error('APOP needs a password', { code: 'EAUTH' });
+    // Only a digest goes on the wire, but a secret with CR/LF/NUL is refused as for every other login (C3).
+    if (/[\r\n\0]/.test(auth.pass)) {
+      throw new Pop3Error('APOP: password contains CR, LF or NUL', {
+        code: 'EARGUMENT',
+        command: 'APOP ***',
+      });
+    }
     try {
       await conn.command(
         'APOP',

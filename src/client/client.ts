@@ -194,6 +194,7 @@ export class Pop3Client {
   uidl(): Promise<MessageUid[]>;
   uidl(n: number): Promise<MessageUid>;
   async uidl(n?: number): Promise<MessageUid[] | MessageUid> {
+    this.requireOptional('UIDL');
     if (n !== undefined) {
       const reply = await this.conn.command('UIDL', [messageNumber(n)], { kind: 'line' });
       const entry = sameMessage(parseUidlEntry(reply.status.text), n, 'UIDL');
@@ -225,6 +226,7 @@ export class Pop3Client {
     if (!Number.isSafeInteger(lines) || lines < 0) {
       throw new Pop3Error('TOP: line count must be a whole number >= 0', { code: 'EARGUMENT' });
     }
+    this.requireOptional('TOP');
     const reply = await this.conn.command('TOP', [messageNumber(n), String(lines)], { kind: 'stream' });
     return reply.body!;
   }
@@ -264,6 +266,8 @@ export class Pop3Client {
           cause: err,
         });
       }
+      // -ERR (e.g. "some deleted messages not removed", RFC 1939 §6): the session is over anyway.
+      this.conn.fail(new Pop3Error('connection closed after QUIT', { code: 'ECLOSED' }));
       throw err;
     }
     this.conn.fail(new Pop3Error('connection closed after QUIT', { code: 'ECLOSED' }));
@@ -311,6 +315,16 @@ export class Pop3Client {
           (b) => b.destroy(),
           () => {},
         );
+    }
+  }
+
+  /**
+   * TOP and UIDL are optional (RFC 1939 §7): use them only when CAPA lists them, or when CAPA
+   * told us nothing (an RFC 1939-only server answers -ERR if it lacks them). CONFORMANCE C7.
+   */
+  private requireOptional(command: 'TOP' | 'UIDL'): void {
+    if (this.capabilities.names.length > 0 && !this.capabilities.has(command)) {
+      throw new Pop3Error(`the server does not advertise ${command} in CAPA`, { code: 'ESTATE', command });
     }
   }
 

@@ -57,6 +57,10 @@ class BodyStream extends Readable {
   discard = false; // the reader went away: keep decoding (the wire must stay in sync), drop the bytes
   constructor(private readonly wantMore: () => void) {
     super({ highWaterMark: 256 * 1024 });
+    // The body can fail (limit, truncation, abort) in the same tick its RETR resolves, before the
+    // caller has attached anything. An 'error' without a listener would crash the process; the
+    // caller still gets the error from read(), for-await or pipeline(), which see `errored`.
+    this.on('error', () => {});
   }
   override _read(): void {
     this.wantMore();
