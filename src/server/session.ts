@@ -206,6 +206,7 @@ export class Session {
     this.log('debug', { command: redactCommand(cmd.keyword, cmd.args) }, 'command');
     if (!spec.states.includes(this.state)) return this.badCommand('command not valid in this state');
     if (cmd.keyword === 'PASS') this.pendingUser = previousUser;
+    this.#midReply = false;
     this.#cork();
     try {
       await spec.run(this, cmd);
@@ -265,22 +266,20 @@ export class Session {
   /** A multi-line reply from text lines (CAPA, LIST, UIDL): dot-stuffed, batched, with backpressure. */
   async sendLines(status: Buffer, lines: Iterable<string>): Promise<void> {
     this.send(status);
+    // Until the terminator is out, a failure can only drop the connection (see #dispatch).
     this.#midReply = true;
-    try {
-      let batch = '';
-      for (const line of lines) {
-        batch += dataLine(line);
-        if (batch.length >= LIST_BATCH) {
-          this.send(batch);
-          batch = '';
-          await this.drain();
-          if (this.#closed) return;
-        }
+    let batch = '';
+    for (const line of lines) {
+      batch += dataLine(line);
+      if (batch.length >= LIST_BATCH) {
+        this.send(batch);
+        batch = '';
+        await this.drain();
+        if (this.#closed) return;
       }
-      this.send(batch === '' ? DOT_CRLF : `${batch}.\r\n`);
-    } finally {
-      this.#midReply = false;
     }
+    this.send(batch === '' ? DOT_CRLF : `${batch}.\r\n`);
+    this.#midReply = false;
   }
 
   /**
@@ -291,13 +290,14 @@ export class Session {
    */
   async sendMessage(msg: NumberedMessage, status: Buffer, limiter?: TopLimiter): Promise<void> {
     const mailbox = this.maildrop!.mailbox;
-    let iterator: AsyncIterator<unknown>;
+    let iterator: AsyncIterator<unknown> | undefined;
     let first: IteratorResult<unknown>;
     try {
       const stream = (await mailbox.open(msg.uid)) as AsyncIterable<unknown>;
       iterator = stream[Symbol.asyncIterator]();
       first = await iterator.next();
     } catch (err) {
+      void Promise.resolve(iterator?.return?.()).catch(() => {});
       if (err instanceof MessageGoneError) {
         this.log('warn', { uid: msg.uid }, 'message vanished from the maildrop');
         return this.err('message is no longer available');
@@ -340,7 +340,7 @@ export class Session {
       this.#host.failed(err, this.info, 'message read failed mid-reply');
       this.#end('error', true);
     } finally {
-      this.#midReply = false;
+      if (complete) this.#midReply = false;
       if (!complete || limiter?.done) {
         // Stop reading the rest (TOP's cut, or an aborted reply); errors from closing are moot.
         void Promise.resolve(iterator.return?.()).catch(() => {});
