@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { SecureContext } from 'node:tls';
+import type { SecureContext, SecureContextOptions } from 'node:tls';
 import { printable } from '../protocol/errors.js';
 import { AuthBackend } from './auth-backend.js';
 import { ConnectionLimiter } from './connection-limits.js';
@@ -57,7 +57,7 @@ let counter = 0;
 export class Pop3Server extends EventEmitter<ServerEvents> {
   readonly options: ResolvedOptions;
   readonly #auth: AuthBackend;
-  readonly #context: SecureContext | undefined;
+  #context: SecureContext | undefined;
   readonly #limiter: ConnectionLimiter;
   readonly #listeners = new Set<Server>();
   readonly #sessions = new Set<Session>();
@@ -90,10 +90,13 @@ export class Pop3Server extends EventEmitter<ServerEvents> {
         'no TLS configured and allowInsecureAuth is off: only SCRAM, CRAM-MD5 and APOP can log in',
       );
     }
+    const currentContext = () => this.#context; // read at each handshake: setTls() can replace it
     this.#host = {
       options: this.options,
       auth: this.#auth,
-      secureContext: this.#context,
+      get secureContext() {
+        return currentContext();
+      },
       loginDelayRemaining: (user) => this.#loginDelayRemaining(user),
       loggedIn: (info) => {
         this.#recordLogin(info.user!);
@@ -116,6 +119,15 @@ export class Pop3Server extends EventEmitter<ServerEvents> {
       },
       failed: (err, info, what) => this.#failed(err, info, what),
     };
+  }
+
+  /**
+   * Replace the certificate and key (a renewed certificate) without a restart: handshakes that start
+   * from now on use them. Only for a server constructed with `tls`.
+   */
+  setTls(tls: SecureContextOptions): void {
+    if (!this.#context) throw new TypeError('Pop3Server: TLS was not configured at construction');
+    this.#context = serverSecureContext(tls);
   }
 
   /** Open sessions (TLS handshakes in progress not included). */

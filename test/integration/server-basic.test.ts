@@ -753,6 +753,17 @@ describe('TLS', () => {
     expect(logins).toEqual([true]);
   });
 
+  it('setTls() swaps the certificate for new handshakes', async () => {
+    const { connect, server } = await start({
+      tls: { key: testCerts().selfSigned.key, cert: testCerts().selfSigned.cert },
+    });
+    server.setTls({ key: testCerts().server.key, cert: testCerts().server.cert });
+    const c = await connect();
+    await c.line();
+    await c.starttls(); // verifies against the test CA: only the new certificate passes
+    expect(await c.cmd('NOOP')).toMatch(/^-ERR/);
+  });
+
   it('plaintext on the implicit TLS port gets nothing back', async () => {
     const { port } = await start(
       { ...tlsOpts(), limits: { handshakeTimeoutMs: 300 } },
