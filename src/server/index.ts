@@ -15,7 +15,6 @@ export {
 } from '../mailstore/index.js';
 export type { SaslServerBackend, ScramStored } from '../protocol/sasl/server/index.js';
 export { deriveScramCredentials } from '../protocol/sasl/server/index.js';
-export { AuthBackend, type AuthContext } from './auth-backend.js';
 export type { Logger } from './logger.js';
 export {
   type AuthenticateHook,
