@@ -504,10 +504,12 @@ describe('timeouts and AbortSignal', () => {
       c.send('+OK\r\nfirst part\r\n');
       await c.closedByClient(3000);
     });
-    const client2 = await connect(stall2, { timeouts: { ...FAST, idle: 200 } });
+    const client2 = await connect(stall2, { timeouts: { ...FAST, command: 5000, idle: 200 } });
     const body = await client2.retr(1);
+    const stalled = Date.now();
     const bodyErr = await failure(collect(body));
     expect(bodyErr.code).toBe('ETIMEDOUT');
+    expect(Date.now() - stalled).toBeLessThan(1000); // the idle timeout, not the command's 5 s
   });
 
   it('time spent waiting on a slow reader does not count as server idleness', async () => {

@@ -336,6 +336,7 @@ export class Connection {
         head.status = status;
       } else {
         head.body = new BodyStream(() => this.resumeForReader());
+        this.armTimer(); // from here the idle timeout applies, not the status line's deadline
         head.resolve({ status, body: head.body });
       }
       return;
