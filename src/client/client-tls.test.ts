@@ -182,6 +182,8 @@ describe('C11: TLS', () => {
     // The cleartext part ends at STLS; the credentials come after the TLS line.
     expect(lines.indexOf('C STLS')).toBeLessThan(lines.findIndex((l) => l.startsWith('* TLS')));
     expect(lines.findIndex((l) => l.startsWith('* TLS'))).toBeLessThan(lines.indexOf('C USER alice'));
+    expect(lines).toContain('C PASS ***');
+    expect(JSON.stringify(trace)).not.toContain(CREDS.pass);
   });
 
   it('client case 22: CAPA -ERR while TLS is required aborts before credentials', async () => {
