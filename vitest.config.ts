@@ -11,6 +11,7 @@ export default defineConfig({
       {
         test: {
           name: 'interop',
+          globalSetup: ['test/interop/global-setup.ts'],
           include: ['test/interop/**/*.test.ts'],
           testTimeout: 300_000,
           hookTimeout: 300_000,
