@@ -128,11 +128,19 @@ export class AccountSession {
       throw err;
     }
     await this.onStep('committed');
-    await this.journal.append({ op: 'done', uid, at });
+    // For a Maildir, not synced here: the next intent's fsync (same file) or sync() before any
+    // DELE makes it durable, and if a power cut loses it, recovery finds the file in new/ from the
+    // intent. An mbox spool is removed next and a pipe leaves nothing to find: those sync now.
+    await this.journal.append({ op: 'done', uid, at }, { sync: prepared.intent.kind !== 'maildir' });
     this.state.add(uid, at);
     await this.onStep('done');
     await prepared.cleanup();
     if (this.journal.length >= COMPACT_EVERY) await this.compact();
+  }
+
+  /** Make every `done` so far durable: call before sending DELE for anything delivered. */
+  sync(): Promise<void> {
+    return this.journal.sync();
   }
 
   /** Final compaction, then release. Idempotent. */

@@ -152,6 +152,7 @@ async function runSession(account: AccountConfig, opts: FetchOptions, ctx: RunCo
     }
 
     // Pipelined DELEs: each for a UID already durably delivered and recorded (or oversized-delete).
+    if (toDelete.length > 0) await session?.sync();
     const dele = await Promise.allSettled(toDelete.map((n) => client.dele(n)));
     const marked = dele.filter((r) => r.status === 'fulfilled').length;
     const refused = dele.find((r): r is PromiseRejectedResult => r.status === 'rejected');

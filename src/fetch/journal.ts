@@ -1,4 +1,4 @@
-// The fetch journal: an append-only file of JSON lines, each fsynced before the step it guards.
+// The fetch journal: an append-only file of JSON lines, fsynced before the step each one guards.
 //   run     a fetcher process started (its pid lets recovery tell our stale tmp/ files from others')
 //   intent  message U is fully written somewhere not yet visible, and is about to be published
 //   done    U is published and counts as seen (the durable "recorded in state" step)
@@ -105,7 +105,10 @@ function validTarget(t: unknown): boolean {
   }
 }
 
-/** An open journal. Appends are serialised and each is on disk (fsync) when its promise resolves. */
+/**
+ * An open journal. Appends are serialised; an append is on disk (fsync) when its promise resolves,
+ * unless asked not to sync: then the next synced append, or sync(), makes it durable.
+ */
 export class Journal {
   private chain: Promise<unknown> = Promise.resolve();
   private appended = 0;
@@ -124,13 +127,20 @@ export class Journal {
     return this.appended;
   }
 
-  append(record: JournalRecord): Promise<void> {
+  append(record: JournalRecord, opts: { sync?: boolean } = {}): Promise<void> {
     const line = Buffer.from(`${JSON.stringify(record)}\n`, 'utf8');
     const run = this.chain.then(async () => {
       await writeAll(this.fh, line);
-      await this.fh.sync();
+      if (opts.sync !== false) await this.fh.sync();
       this.appended++;
     });
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  /** Make every append so far durable. */
+  sync(): Promise<void> {
+    const run = this.chain.then(() => this.fh.sync());
     this.chain = run.catch(() => {});
     return run;
   }

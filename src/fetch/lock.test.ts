@@ -45,6 +45,17 @@ describe('account lock', () => {
     await held.release();
   });
 
+  it("rides out a breaker file left by a process killed while breaking a dead holder's lock", async () => {
+    const path = join(dir, 'd.lock');
+    await fs.writeFile(path, `${await deadPid()} ${hostname()} ${Date.now()} feedface\n`);
+    await fs.writeFile(`${path}.break`, `${await deadPid()} ${hostname()} ${Date.now()}\n`);
+    const nearlyStale = new Date(Date.now() - 28_500); // the mail store's lock takes 30 s as abandoned
+    await fs.utimes(`${path}.break`, nearlyStale, nearlyStale);
+    const held = await lockAccount(path, 'x');
+    expect(await fs.readFile(path, 'utf8')).toContain(`${process.pid} `);
+    await held.release();
+  });
+
   it('keeps a lock of a live process even when old, until it is stale by time', async () => {
     const path = join(dir, 'c.lock');
     await fs.writeFile(path, `1 ${hostname()} 0 cafe\n`); // pid 1 lives
