@@ -7,7 +7,15 @@ export default defineConfig({
   test: {
     projects: [
       { test: { name: 'unit', include: ['src/**/*.test.ts'], testTimeout: 20_000 } },
-      { test: { name: 'integration', include: ['test/integration/**/*.test.ts'], testTimeout: 60_000 } },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          testTimeout: 60_000,
+          // cli-*.test.ts run the built binary: compile it once before the project starts.
+          globalSetup: ['test/integration/cli-global-setup.ts'],
+        },
+      },
       {
         test: {
           name: 'interop',

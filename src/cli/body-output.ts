@@ -69,7 +69,9 @@ export async function bodyToStdout(body: AsyncIterable<Buffer> & { destroy?: () 
 /** Copy a body to a file via a temporary file in the same directory, then rename. */
 export async function bodyToFile(body: AsyncIterable<Buffer>, path: string): Promise<number> {
   const tmp = join(dirname(path), `.${basename(path)}.pop3-${process.pid}.tmp`);
-  const handle = await fs.open(tmp, 'wx', 0o600);
+  const handle = await fs.open(tmp, 'wx', 0o600).catch((err: NodeJS.ErrnoException) => {
+    throw new CliError(`cannot write ${path}: ${err.code ?? err.message}`, EXIT.OUTPUT);
+  });
   let written = 0;
   try {
     for await (const chunk of body) {
@@ -82,6 +84,9 @@ export async function bodyToFile(body: AsyncIterable<Buffer>, path: string): Pro
   } catch (err) {
     await handle.close().catch(() => {});
     await fs.rm(tmp, { force: true });
+    if ((err as NodeJS.ErrnoException).syscall) {
+      throw new CliError(`cannot write ${path}: ${(err as NodeJS.ErrnoException).code}`, EXIT.OUTPUT);
+    }
     throw err;
   }
   return written;

@@ -106,6 +106,8 @@ export async function probeCertificate(
     return await Promise.race([work(), deadline]);
   } finally {
     clearTimeout(timer);
-    for (const s of sockets) s.destroy();
+    // The TLS socket first: destroying the plain socket under a live TLSSocket made from it
+    // crashed Node 20 (SIGSEGV) in the next handshake.
+    for (const s of sockets.reverse()) s.destroy();
   }
 }

@@ -29,6 +29,12 @@ const HINTS: Record<string, string> = {
 /** Run the CLI with these arguments (without node and the script); resolves to the exit code. */
 export async function run(args: readonly string[]): Promise<number> {
   installSignalHandlers();
+  // A closed pipe (pop3 ... | head) ends the program quietly, as for other Unix tools.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    closeAllSessions();
+    process.exit(process.exitCode ?? 0);
+  });
   const json = args.includes('--json');
   const refused = refuseSecretOnArgv(args);
   if (refused) {

@@ -6,12 +6,20 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { inject } from 'vitest';
 import { MemoryStore } from '../../src/mailstore/memory-store.js';
 import type { Pop3ServerOptions } from '../../src/server/options.js';
 import { Pop3Server } from '../../src/server/server.js';
 import { testCerts } from '../helpers/certs.js';
 
-export const BIN = resolve(import.meta.dirname, '../../dist/cli/main.js');
+/** The built `pop3` (see cli-global-setup.ts); dist/cli/main.js when run outside vitest's setup. */
+export const BIN: string = (() => {
+  try {
+    return inject('pop3Bin') ?? resolve(import.meta.dirname, '../../dist/cli/main.js');
+  } catch {
+    return resolve(import.meta.dirname, '../../dist/cli/main.js');
+  }
+})();
 export const PASSWORD = 'correct horse battery staple';
 export const USER = 'alice';
 
@@ -34,7 +42,7 @@ export function sampleMessage(i: number, extra = ''): string {
 
 /** Our server with STLS on `port` and implicit TLS on `tlsPort`; alice has `messages`. */
 export async function startServer(
-  opts: { messages?: string[]; options?: Partial<Pop3ServerOptions> } = {},
+  opts: { messages?: (string | Buffer)[]; options?: Partial<Pop3ServerOptions>; tlsPort?: boolean } = {},
 ): Promise<TestServer> {
   const certs = testCerts();
   const store = new MemoryStore();
@@ -47,12 +55,13 @@ export async function startServer(
     ...opts.options,
   });
   const { port } = await server.listen({ port: 0 });
-  const { port: tlsPort } = await server.listen({ port: 0, implicitTls: true });
+  const tlsPort = opts.tlsPort === false ? 0 : (await server.listen({ port: 0, implicitTls: true })).port;
   return { port, tlsPort, store, server, ca: certs.ca, close: () => server.close({ graceful: false }) };
 }
 
 export interface CliResult {
   code: number | null;
+  signal: NodeJS.Signals | null;
   stdout: string;
   stdoutBytes: Buffer;
   stderr: string;
@@ -66,11 +75,21 @@ export interface CliRun {
   timeoutMs?: number;
 }
 
+const temps: string[] = [];
+process.once('exit', () => {
+  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A temporary directory, removed at process exit. */
+export function tempDir(prefix = 'pop3-cli-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  temps.push(dir);
+  return dir;
+}
+
 /** A temporary HOME, removed at process exit. */
 export function tempHome(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'pop3-cli-home-'));
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  return dir;
+  return tempDir('pop3-cli-home-');
 }
 
 /** Run `node dist/cli/main.js ...args`; never inherits POP3_* variables from the test's environment. */
@@ -104,11 +123,12 @@ export function runCli(args: string[], run: CliRun = {}): Promise<CliResult> {
       reject(new Error(`pop3 ${args.join(' ')} did not finish in time; stderr: ${Buffer.concat(err)}`));
     }, run.timeoutMs ?? 30_000);
     child.on('error', reject);
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       const stdoutBytes = Buffer.concat(out);
       resolvePromise({
         code,
+        signal,
         stdout: stdoutBytes.toString('utf8'),
         stdoutBytes,
         stderr: Buffer.concat(err).toString('utf8'),
