@@ -1,0 +1,225 @@
+// The two servers under test, each able to say how much CPU it has used, how much memory it
+// holds, and whether its log agrees that a session retrieved what the client says it did.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { open, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type DovecotPeer, startDovecot } from '../../scripts/peers/dovecot.js';
+import { CLI } from '../contenders/pop3-fetch.js';
+import { peakRssKb, resetPeakRss, rssKb, treeCpuMs } from './proc.js';
+
+export interface ServerUnderTest {
+  name: 'dovecot' | 'ours';
+  /** The server's main process (Dovecot's master). */
+  pid: number;
+  plainPort: number;
+  tlsPort: number;
+  caFile: string;
+  /** CPU time (ms) the whole server has used so far (all its processes). */
+  cpuMs(): number;
+  /** Resets the peak-RSS counter; false where there is no single server process. */
+  resetPeak(): boolean;
+  /** Peak RSS (KiB) since the last reset; undefined for Dovecot (a process per session). */
+  peakRssKb(): number | undefined;
+  rssKb(): number | undefined;
+  logMark(): Promise<number>;
+  /** Undefined when the log since `mark` shows `user` logging out cleanly after `count` RETRs. */
+  checkLog(mark: number, user: string, count: number): Promise<string | undefined>;
+  /** Warning and error lines logged since `mark`. */
+  logProblems(mark: number): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+/** How long a server may take to write a session's last log line after the client has exited. */
+const LOG_SETTLE_MS = 3000;
+const STOP_TIMEOUT_MS = 15_000;
+
+async function readFrom(path: string, mark: number): Promise<string> {
+  const fh = await open(path, 'r');
+  try {
+    const { size } = await fh.stat();
+    const buf = Buffer.alloc(Math.max(0, size - mark));
+    await fh.read(buf, 0, buf.length, mark);
+    return buf.toString('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
+async function settle(check: () => Promise<string | undefined>): Promise<string | undefined> {
+  const deadline = Date.now() + LOG_SETTLE_MS;
+  for (;;) {
+    const problem = await check();
+    if (problem === undefined || Date.now() > deadline) return problem;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function startDovecotServer(
+  dir: string,
+  users: string[],
+): Promise<{
+  server: ServerUnderTest;
+  peer: DovecotPeer;
+}> {
+  const peer = await startDovecot({ dir, users });
+  const server: ServerUnderTest = {
+    name: 'dovecot',
+    pid: peer.pid,
+    plainPort: peer.plainPort,
+    tlsPort: peer.tlsPort,
+    caFile: join(peer.dir, 'tls', 'ca.pem'),
+    cpuMs: () => treeCpuMs(peer.pid),
+    resetPeak: () => false,
+    peakRssKb: () => undefined,
+    rssKb: () => undefined,
+    logMark: async () => (await stat(peer.logPath)).size,
+    checkLog: (mark, user, count) =>
+      settle(async () => {
+        const text = await readFrom(peer.logPath, mark);
+        const bad = text.split('\n').find((l) => /: (Error|Fatal|Panic): /.test(l));
+        if (bad) return `dovecot logged: ${bad.slice(0, 200)}`;
+        let retr = 0;
+        let sessions = 0;
+        for (const m of text.matchAll(
+          new RegExp(`pop3\\(${user}\\).*Disconnected: Logged out .*retr=(\\d+)/`, 'g'),
+        )) {
+          retr += Number(m[1]);
+          sessions++;
+        }
+        if (sessions === 0) return `dovecot logged no logout for ${user}`;
+        return retr === count ? undefined : `dovecot logged ${retr} RETRs for ${user}, expected ${count}`;
+      }),
+    logProblems: async (mark) =>
+      (await readFrom(peer.logPath, mark))
+        .split('\n')
+        .filter((l) => /: (Warning|Error|Fatal|Panic): /.test(l)),
+    stop: () => peer.stop(),
+  };
+  return { server, peer };
+}
+
+export interface OursOptions {
+  dir: string;
+  maildirRoot: string;
+  /** user -> password; written as {PLAIN} entries (as Dovecot's passwd-file holds them). */
+  users: Map<string, string>;
+  tlsKey: string;
+  tlsCert: string;
+  caFile: string;
+  maxConnections: number;
+}
+
+/** `pop3 serve` (the built CLI) in a child process, on free loopback ports, JSON log to a file. */
+export async function startOurServer(opts: OursOptions): Promise<ServerUnderTest> {
+  const usersFile = join(opts.dir, 'users');
+  const lines = [...opts.users].map(([u, p]) => `${u}:{PLAIN}${p}\n`);
+  await writeFile(usersFile, lines.join(''), { mode: 0o600 });
+  const logPath = join(opts.dir, 'server.log');
+  const log = createWriteStream(logPath);
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      CLI,
+      'serve',
+      '--maildir',
+      opts.maildirRoot,
+      '--users',
+      usersFile,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--tls-port',
+      '0',
+      '--tls-key',
+      opts.tlsKey,
+      '--tls-cert',
+      opts.tlsCert,
+      '--allow-insecure-auth',
+      '--hostname',
+      'bench.localhost',
+      '--log-format',
+      'json',
+      '--log-level',
+      'info',
+      '--max-connections',
+      String(opts.maxConnections),
+      '--max-per-address',
+      String(opts.maxConnections),
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  let written = 0;
+  const ports = await new Promise<{ plain: number; tls: number }>((resolvePorts, reject) => {
+    let head = '';
+    const timer = setTimeout(
+      () => reject(new Error(`pop3 serve did not listen within 20 s: ${head}`)),
+      20_000,
+    );
+    child.stderr!.on('data', (chunk: Buffer) => {
+      log.write(chunk);
+      written += chunk.length;
+      if (head.length < 8192) {
+        head += chunk.toString('utf8');
+        const m = /listening on 127\.0\.0\.1:(\d+) \([^)]*\), 127\.0\.0\.1:(\d+) \(TLS\)/.exec(head);
+        if (m) {
+          clearTimeout(timer);
+          resolvePorts({ plain: Number(m[1]), tls: Number(m[2]) });
+        }
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`pop3 serve exited (${code}) before listening: ${head.slice(0, 2000)}`));
+    });
+  });
+  const pid = child.pid!;
+  return {
+    name: 'ours',
+    pid,
+    plainPort: ports.plain,
+    tlsPort: ports.tls,
+    caFile: opts.caFile,
+    cpuMs: () => treeCpuMs(pid),
+    resetPeak: () => resetPeakRss(pid),
+    peakRssKb: () => peakRssKb(pid),
+    rssKb: () => rssKb(pid),
+    logMark: async () => written,
+    checkLog: (mark, user, _count) =>
+      settle(async () => {
+        await new Promise<void>((r) => log.write('', () => r())); // flushed to the file
+        const text = await readFrom(logPath, mark);
+        let closed = 0;
+        for (const line of text.split('\n')) {
+          if (!line.startsWith('{')) continue;
+          const entry = JSON.parse(line) as { level?: string; msg?: string; user?: string; reason?: string };
+          if (entry.level === 'warn' || entry.level === 'error')
+            return `our server logged: ${line.slice(0, 200)}`;
+          if (entry.msg === 'session closed' && entry.user === user) {
+            if (entry.reason !== 'quit') return `session of ${user} closed with reason ${entry.reason}`;
+            closed++;
+          }
+        }
+        // Its log has no RETR counts at level info: the count is checked on the client's side.
+        return closed > 0 ? undefined : `our server logged no closed session for ${user}`;
+      }),
+    logProblems: async (mark) => {
+      await new Promise<void>((r) => log.write('', () => r()));
+      return (await readFrom(logPath, mark)).split('\n').filter((l) => /"level":"(warn|error)"/.test(l));
+    },
+    stop: async () => {
+      process.removeListener('exit', killOnExit);
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const exited = await Promise.race([
+        new Promise<boolean>((r) => child.once('exit', () => r(true))),
+        new Promise<boolean>((r) => setTimeout(() => r(false), STOP_TIMEOUT_MS)),
+      ]);
+      if (!exited) child.kill('SIGKILL');
+      log.end();
+    },
+  };
+}
