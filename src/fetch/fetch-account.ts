@@ -72,13 +72,32 @@ interface RunContext {
 }
 
 async function runSession(account: AccountConfig, opts: FetchOptions, ctx: RunContext): Promise<void> {
-  const { session, result, warn, now } = ctx;
   const policy = account.policy ?? {};
-  const signals = [account.connection.signal, opts.signal].filter((s): s is AbortSignal => s !== undefined);
-  const client = await Pop3Client.connect({
-    ...account.connection,
-    ...(signals.length > 0 ? { signal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) } : {}),
-  });
+  // A signal of this run's own, linked to the caller's: whatever listens to it (the client) goes
+  // away with the run instead of piling up on a daemon's long-lived signal.
+  const run = new AbortController();
+  const parents = [account.connection.signal, opts.signal].filter((s): s is AbortSignal => s !== undefined);
+  const onAbort = (e: Event) => run.abort((e.target as AbortSignal).reason);
+  for (const p of parents) {
+    if (p.aborted) run.abort(p.reason);
+    else p.addEventListener('abort', onAbort, { once: true });
+  }
+  try {
+    await fetchWith(account, opts, ctx, policy, run.signal);
+  } finally {
+    for (const p of parents) p.removeEventListener('abort', onAbort);
+  }
+}
+
+async function fetchWith(
+  account: AccountConfig,
+  opts: FetchOptions,
+  ctx: RunContext,
+  policy: FetchPolicy,
+  signal: AbortSignal,
+): Promise<void> {
+  const { session, result, warn, now } = ctx;
+  const client = await Pop3Client.connect({ ...account.connection, signal });
   try {
     result.loginDelay = client.capabilities.loginDelay;
     const messages = await listMessages(client);

@@ -189,6 +189,27 @@ describe('fetchAccount into a Maildir', () => {
     expect(sorted(await maildirFiles())).toEqual(sorted(originals));
   });
 
+  it('an abort stops the run cleanly: what was delivered is recorded, the next run fetches the rest once', async () => {
+    const originals = seed(6, 0, 20_000);
+    const ac = new AbortController();
+    const run = fetchAccount(account(undefined, { delete: true }), {
+      signal: ac.signal,
+      onProgress: (p) => {
+        if (p.messages === 2) ac.abort();
+      },
+    });
+    await expect(run).rejects.toMatchObject({ code: 'EABORT' });
+    const got = await maildirFiles();
+    expect(got.length).toBeGreaterThanOrEqual(2);
+    expect(store.list('alice')).toHaveLength(6); // no QUIT, so nothing deleted
+    expect(await fetchAccount(account(undefined, { delete: true }))).toMatchObject({
+      delivered: 6 - got.length,
+      deleted: 6,
+    });
+    expect(sorted(await maildirFiles())).toEqual(sorted(originals));
+    expect(await fs.readdir(join(dir, 'Maildir', 'tmp'))).toEqual([]);
+  });
+
   it('adds a Received: trace header when asked', async () => {
     const [orig] = seed(1);
     await fetchAccount(account(undefined, {}, { receivedHeader: true }));

@@ -1,0 +1,142 @@
+// fetchAccount against scripted servers that misbehave: duplicate UIDs, a QUIT never answered,
+// a connection cut in the middle of a message, no UIDL. Nothing may be lost or recorded wrongly.
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fetchAccount } from '../../src/fetch/index.js';
+import { accountId, accountPaths, loadState } from '../../src/fetch/state.js';
+import type { AccountConfig, FetchPolicy } from '../../src/fetch/types.js';
+import { type ScriptedConn, type ScriptedPeer, scriptedPeer } from '../helpers/scripted-peer.js';
+
+let dir: string;
+let peer: ScriptedPeer | undefined;
+beforeEach(async () => {
+  dir = await fs.mkdtemp(join(tmpdir(), 'pop3kit-fetch-faults-'));
+});
+afterEach(async () => {
+  await peer?.close();
+  peer = undefined;
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+const CAPA = '+OK\r\nUSER\r\nUIDL\r\n.\r\n';
+
+/** Greeting, CAPA, USER/PASS, CAPA again: what the client does before fetching. */
+async function login(c: ScriptedConn): Promise<void> {
+  c.send('+OK ready\r\n');
+  await c.expect('CAPA');
+  c.send(CAPA);
+  await c.expect('USER alice');
+  c.send('+OK\r\n');
+  await c.expect(/^PASS /);
+  c.send('+OK logged in\r\n');
+  await c.expect('CAPA');
+  c.send(CAPA);
+}
+
+function account(port: number, policy: FetchPolicy = {}): AccountConfig {
+  return {
+    connection: {
+      host: '127.0.0.1',
+      port,
+      tls: 'none',
+      allowInsecureAuth: true,
+      auth: { user: 'alice', pass: 'pw' },
+      timeouts: { command: 5000, idle: 5000 },
+    },
+    target: { kind: 'maildir', path: join(dir, 'Maildir') },
+    policy,
+    stateDir: join(dir, 'state'),
+  };
+}
+
+async function maildir(): Promise<string[]> {
+  const names = await fs.readdir(join(dir, 'Maildir', 'new')).catch(() => [] as string[]);
+  return Promise.all(names.map((n) => fs.readFile(join(dir, 'Maildir', 'new', n), 'latin1'))).then((m) =>
+    m.sort(),
+  );
+}
+
+const stateOf = async (port: number) =>
+  loadState(accountPaths(join(dir, 'state'), accountId(account(port).connection)).state);
+
+describe('fetch against misbehaving servers', () => {
+  it('downloads a duplicated UID once, deletes none of its copies; an unanswered QUIT confirms nothing', async () => {
+    peer = await scriptedPeer(async (c) => {
+      await login(c);
+      await c.expect('UIDL');
+      c.send('+OK\r\n1 dup\r\n2 one\r\n3 dup\r\n.\r\n');
+      await c.expect('LIST');
+      c.send('+OK\r\n1 20\r\n2 20\r\n3 20\r\n.\r\n');
+      await c.expect('RETR 1');
+      c.send('+OK\r\nSubject: first dup\r\n.\r\n');
+      await c.expect('RETR 2');
+      c.send('+OK\r\nSubject: one\r\n.\r\n');
+      await c.expect('DELE 2'); // only the unique UID
+      c.send('+OK\r\n');
+      await c.expect('QUIT');
+      c.destroy(); // no +OK: the server may not have deleted anything
+    });
+    const r = await fetchAccount(account(peer.port, { delete: true }));
+    await peer.done;
+    expect(r).toMatchObject({ new: 2, delivered: 2, deleted: 0, errors: 0 });
+    expect(r.warnings.join('\n')).toMatch(/1 UID\(s\) more than once.*never deleted/);
+    expect(r.warnings.join('\n')).toMatch(/closed before QUIT was answered/);
+    expect(await maildir()).toEqual(['Subject: first dup\n', 'Subject: one\n']);
+    expect([...(await stateOf(peer.port)).seen.keys()].sort()).toEqual(['dup', 'one']);
+  });
+
+  it('a connection cut mid-message records nothing, deletes nothing, leaves no file', async () => {
+    peer = await scriptedPeer(async (c) => {
+      await login(c);
+      await c.expect('UIDL');
+      c.send('+OK\r\n1 a\r\n2 b\r\n.\r\n');
+      await c.expect('LIST');
+      c.send('+OK\r\n1 20\r\n2 5000\r\n.\r\n');
+      await c.expect('RETR 1');
+      c.send('+OK\r\nSubject: a\r\n.\r\n');
+      await c.expect('RETR 2');
+      c.send('+OK\r\nSubject: b\r\n\r\nthe first half of the bo');
+      await new Promise((r) => setTimeout(r, 50));
+      c.destroy();
+    });
+    await expect(fetchAccount(account(peer.port, { delete: true }))).rejects.toMatchObject({
+      code: 'ECLOSED',
+    });
+    expect(await maildir()).toEqual(['Subject: a\n']);
+    expect(await fs.readdir(join(dir, 'Maildir', 'tmp'))).toEqual([]);
+    expect([...(await stateOf(peer.port)).seen.keys()]).toEqual(['a']);
+    expect(peer ? (await peer.conn).received.toString() : '').not.toMatch(/DELE|QUIT/);
+    // The lock was released: the next run may start.
+    await expect(fs.readdir(join(dir, 'state'))).resolves.not.toContainEqual(
+      expect.stringMatching(/\.lock$/),
+    );
+  });
+
+  it('refuses to fetch without UIDL, with a clear error', async () => {
+    peer = await scriptedPeer(async (c) => {
+      await login(c);
+      await c.expect('UIDL');
+      c.send('-ERR unknown command\r\n');
+      await c.closedByClient();
+    });
+    await expect(fetchAccount(account(peer.port))).rejects.toMatchObject({
+      code: 'ESERVER',
+      message: expect.stringContaining('does not support UIDL'),
+    });
+  });
+
+  it('never sends the password to a server without TLS unless allowed', async () => {
+    peer = await scriptedPeer(async (c) => {
+      c.send('+OK ready\r\n');
+      await c.expect('CAPA');
+      c.send(CAPA);
+      await c.closedByClient();
+    });
+    const a = account(peer.port);
+    a.connection.allowInsecureAuth = false;
+    await expect(fetchAccount(a)).rejects.toMatchObject({ code: 'EINSECURE' });
+    expect((await peer.conn).received.toString()).not.toContain('pw');
+  });
+});
