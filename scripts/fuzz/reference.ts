@@ -6,7 +6,7 @@ const CR = 0x0d;
 const LF = 0x0a;
 const DOT = 0x2e;
 
-/** The message as sent (RFC 1939 §11): bare LF becomes CRLF; a final CRLF is added if missing. */
+/** The message as sent (RFC 1939 §11): bare LF becomes CRLF; a final CRLF is added if missing (also to an empty message). */
 export function wireForm(message: Uint8Array): Buffer {
   const out: number[] = [];
   for (let i = 0; i < message.length; i++) {
@@ -14,7 +14,7 @@ export function wireForm(message: Uint8Array): Buffer {
     if (b === LF && (i === 0 || message[i - 1] !== CR)) out.push(CR);
     out.push(b);
   }
-  if (message.length > 0 && message[message.length - 1] !== LF) out.push(CR, LF);
+  if (message.length === 0 || message[message.length - 1] !== LF) out.push(CR, LF);
   return Buffer.from(out);
 }
 

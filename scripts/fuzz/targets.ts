@@ -2,10 +2,11 @@ import { performance } from 'node:perf_hooks';
 import { Capabilities, MAX_CAPA_LINES } from '../../src/protocol/capabilities.js';
 import { encodeCommand, MAX_COMMAND_LINE } from '../../src/protocol/command.js';
 import { DotDecoder, type DotDecoderLimits } from '../../src/protocol/dot-decoder.js';
-import { DotEncoder, wireOctets } from '../../src/protocol/dot-encoder.js';
+import { DotEncoder } from '../../src/protocol/dot-encoder.js';
 import { Pop3Error, type Pop3ErrorCode } from '../../src/protocol/errors.js';
 import { LineReader } from '../../src/protocol/line-reader.js';
 import { parseStatusLine } from '../../src/protocol/response.js';
+import { wireOctets } from '../../src/protocol/wire-size.js';
 import { randomChunks } from './chunks.js';
 import { bodyBytes, capaLines, lineStream, mixed, mutate, statusLine, wireBody } from './generators.js';
 import {

@@ -1,5 +1,6 @@
 // Public API of the mail stores: what the server serves from and the fetcher delivers into.
 
+export { toWireForm, WireSizeCounter, wireOctets, wireOctetsOfStream } from '../protocol/wire-size.js';
 export type { MessageSource } from './io.js';
 export type { MaildirDeliverOptions, TmpMessage } from './maildir-deliver.js';
 export { deliverToMaildir, ensureMaildir, publish, uniqueMaildirName, writeTmp } from './maildir-deliver.js';
@@ -12,4 +13,3 @@ export type { MemoryMessage } from './memory-store.js';
 export { MemoryStore } from './memory-store.js';
 export type { Mailbox, MailStore, MessageInfo } from './types.js';
 export { MailboxBusyError, MessageGoneError } from './types.js';
-export { toWireForm, WireSizeCounter, wireOctets, wireOctetsOfStream } from './wire-size.js';

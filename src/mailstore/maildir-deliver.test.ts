@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { toWireForm } from '../protocol/wire-size.js';
 import { deliverToMaildir, ensureMaildir, publish, uniqueMaildirName, writeTmp } from './maildir-deliver.js';
 import { MaildirStore } from './maildir-store.js';
-import { toWireForm } from './wire-size.js';
 
 let root: string;
 let dir: string;

@@ -7,8 +7,8 @@ import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Pop3Error } from '../protocol/errors.js';
+import { WireSizeCounter } from '../protocol/wire-size.js';
 import { chunksOf, crlfToLf, fsyncDir, isMissing, type MessageSource, writeAll } from './io.js';
-import { WireSizeCounter } from './wire-size.js';
 
 export interface MaildirDeliverOptions {
   /** Refuse messages larger than this many stored bytes (default 1 GiB): error ELIMIT, nothing kept. */

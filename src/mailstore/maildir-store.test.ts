@@ -4,11 +4,11 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buffer, text } from 'node:stream/consumers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { toWireForm } from '../protocol/wire-size.js';
 import { deliverToMaildir, ensureMaildir } from './maildir-deliver.js';
 import { LOCK_FILE, MaildirStore, validateUserName } from './maildir-store.js';
 import { SIZE_CACHE_FILE } from './size-cache.js';
 import { MailboxBusyError, MessageGoneError } from './types.js';
-import { toWireForm } from './wire-size.js';
 
 let root: string;
 let dir: string;

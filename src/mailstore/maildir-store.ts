@@ -7,6 +7,7 @@ import { promises as fs, constants as fsc } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Pop3Error, printable } from '../protocol/errors.js';
+import { wireOctetsOfStream } from '../protocol/wire-size.js';
 import { fsyncDir, isMissing } from './io.js';
 import { acquireLockFile, type HeldLock } from './lock-file.js';
 import { ensureMaildir } from './maildir-deliver.js';
@@ -19,7 +20,6 @@ import {
   MessageGoneError,
   type MessageInfo,
 } from './types.js';
-import { wireOctetsOfStream } from './wire-size.js';
 
 export interface MaildirStoreOptions {
   /** Directory holding one Maildir per user, or a function from user name to that user's Maildir. */

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { Pop3Error } from '../protocol/errors.js';
+import { wireOctets } from '../protocol/wire-size.js';
 import { type Mailbox, MailboxBusyError, type MailStore, type MessageInfo } from './types.js';
-import { wireOctets } from './wire-size.js';
 
 /** A message held by MemoryStore: its info plus its stored bytes. */
 export interface MemoryMessage extends MessageInfo {

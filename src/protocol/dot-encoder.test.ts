@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { cutAt, threeWaySplits, twoWaySplits } from '../../scripts/fuzz/chunks.js';
 import { stuff, wireForm } from '../../scripts/fuzz/reference.js';
 import { DotDecoder } from './dot-decoder.js';
-import { DotEncoder, wireOctets } from './dot-encoder.js';
+import { DotEncoder } from './dot-encoder.js';
+import { wireOctets } from './wire-size.js';
 
 const b = (s: string) => Buffer.from(s, 'latin1');
 
@@ -50,9 +51,9 @@ describe('DotEncoder: stuffing and terminator (W4)', () => {
     expect(encode('abc\r').wire.toString()).toBe('abc\r\r\n.\r\n');
   });
 
-  it('an empty message is just the terminator, and 0 octets', () => {
-    expect(encode('')).toEqual({ wire: b('.\r\n'), octets: 0 });
-    expect(wireOctets(Buffer.alloc(0))).toBe(0);
+  it('an empty message is one CRLF (2 octets), so the body still ends CRLF.CRLF', () => {
+    expect(encode('')).toEqual({ wire: b('\r\n.\r\n'), octets: 2 });
+    expect(wireOctets(Buffer.alloc(0))).toBe(2);
   });
 
   it('a CR at the end of one chunk and LF at the start of the next stay one CRLF', () => {
@@ -127,9 +128,8 @@ describe('DotEncoder → DotDecoder round trip (property)', () => {
         expect(octets).toBe(wireMsg.length);
         expect(wireOctets(msg)).toBe(wireMsg.length);
 
-        // W4: the stream ends CRLF.CRLF (just ".CRLF" for an empty message) ...
-        if (msg.length === 0) expect(wire.toString()).toBe('.\r\n');
-        else expect(wire.subarray(-5).toString()).toBe('\r\n.\r\n');
+        // W4: the stream ends CRLF.CRLF ...
+        expect(wire.subarray(-5).toString()).toBe('\r\n.\r\n');
         // ... every line that starts with '.' was stuffed, and none is a lone '.' before the end.
         for (const line of wireLines(wire)) {
           expect(line).not.toBe('.');
@@ -158,7 +158,7 @@ describe('DotEncoder → DotDecoder round trip (property)', () => {
   });
 
   it('the wire form follows the stated rules on examples (checks the reference itself)', () => {
-    expect(wireForm(b('')).toString()).toBe('');
+    expect(wireForm(b('')).toString()).toBe('\r\n');
     expect(wireForm(b('a')).toString()).toBe('a\r\n');
     expect(wireForm(b('a\nb\r\nc\r')).toString()).toBe('a\r\nb\r\nc\r\r\n');
     expect(wireForm(b('\n\n')).toString()).toBe('\r\n\r\n');

@@ -8,10 +8,12 @@ const DOT_BYTE = Buffer.from([DOT]);
  * Normalises line ends the way POP3 servers do (a bare LF becomes CRLF; a bare CR is
  * data), doubles a '.' at the start of a line, and on `end()` adds the CRLF a message
  * without a final line end needs, then the ".CRLF" terminator. `octets` counts the
- * message as RFC 1939 §11 sizes it: CRLF line ends, stuffed dots and terminator not counted.
+ * message as RFC 1939 §11 sizes it: CRLF line ends, stuffed dots and terminator not counted
+ * (`wireOctets` in wire-size.ts counts the same without encoding).
  */
 export class DotEncoder {
   private atLineStart = true;
+  private empty = true;
   private lastWasCr = false;
   private count = 0;
 
@@ -23,6 +25,7 @@ export class DotEncoder {
   push(chunk: Buffer): Buffer[] {
     const out: Buffer[] = [];
     const n = chunk.length;
+    if (n > 0) this.empty = false;
     let i = 0;
     while (i < n) {
       if (this.atLineStart && chunk[i] === DOT) out.push(DOT_BYTE);
@@ -51,19 +54,14 @@ export class DotEncoder {
     return out;
   }
 
-  /** The closing bytes: a CRLF if the message did not end with a line end, then ".CRLF". */
+  /**
+   * The closing bytes: a CRLF if the message did not end with a line end (an empty message
+   * counts as one, so every body ends CRLF.CRLF and sizes match the stores'), then ".CRLF".
+   */
   end(): Buffer {
-    if (this.atLineStart) return DOT_CRLF;
+    if (this.atLineStart && !this.empty) return DOT_CRLF;
     this.count += 2;
     this.atLineStart = true;
     return Buffer.concat([CRLF, DOT_CRLF]);
   }
-}
-
-/** Size of a stored message in wire form (RFC 1939 §11), computed the way DotEncoder sends it. */
-export function wireOctets(message: Buffer): number {
-  const enc = new DotEncoder();
-  enc.push(message);
-  enc.end();
-  return enc.octets;
 }

@@ -1,4 +1,4 @@
-// The wire form of a stored message (the rule the server and this store share):
+// The wire form of a stored message (the rule DotEncoder sends and every store counts by):
 // every LF not preceded by CR becomes CRLF, a bare CR stays as it is, and CRLF is appended
 // when the stored bytes do not end with LF (an empty file therefore becomes one CRLF).
 // Its length, before dot-stuffing, is the size LIST and STAT report (RFC 1939 §11).

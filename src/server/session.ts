@@ -16,7 +16,6 @@ import { upgradeToTls } from './tls-upgrade.js';
 import type { TopLimiter } from './top-limiter.js';
 
 const DOT_CRLF = Buffer.from('.\r\n');
-const CRLF = Buffer.from('\r\n');
 /** Listing replies are written in batches of about this many octets, then backpressure is honoured. */
 const LIST_BATCH = 16 * 1024;
 /** Message bodies are written in slices of at most this many stored octets. */
@@ -330,9 +329,6 @@ export class Session {
         next = await iterator.next();
       }
       if (!this.#closed) {
-        // An empty stored message is one CRLF in wire form (the size the stores report, W5);
-        // DotEncoder alone would send no line at all.
-        if (encoder.octets === 0) this.send(CRLF);
         this.send(encoder.end());
       }
       complete = true;
