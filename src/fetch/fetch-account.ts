@@ -52,14 +52,22 @@ export async function fetchAccount(account: AccountConfig, opts: FetchOptions = 
     session = opened.session;
     for (const w of opened.report.warnings) warn(w);
   }
+  let failure: { error: unknown } | undefined;
   try {
     await runSession(account, opts, { target, session, result, warn, now });
-  } finally {
-    if (session) {
+  } catch (error) {
+    failure = { error };
+  }
+  if (session) {
+    try {
       const report = await session.close();
       for (const w of report.warnings) warn(w);
+    } catch (error) {
+      // The run's own error says more; a failed final compaction is redone by the next run.
+      failure ??= { error };
     }
   }
+  if (failure) throw failure.error;
   return result;
 }
 

@@ -17,7 +17,7 @@ export function createTarget(config: TargetConfig, paths: AccountPaths): Target 
     case 'mbox':
       return mboxTarget(config.path, paths.spool);
     case 'mda':
-      return mdaTarget(config.command, {
+      return mdaTarget(config.command, paths.spool, {
         lineEnds: config.lineEnds ?? 'lf',
         ...(config.timeoutMs === undefined ? {} : { timeoutMs: config.timeoutMs }),
         env: { POP3KIT_ACCOUNT: paths.account },

@@ -12,13 +12,13 @@
 // cannot be removed safely; it is left in place with a warning. A user rewriting the mbox between
 // a crash and the next run (moving our complete copy) can cause one duplicate; both are documented.
 
-import { randomBytes } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
-import { chunksOf, crlfToLf, isMissing, writeAll } from '../../mailstore/io.js';
+import { chunksOf, crlfToLf, isMissing } from '../../mailstore/io.js';
 import { acquireLockFile } from '../../mailstore/lock-file.js';
 import { appendToMbox, mboxrdQuote, mboxSeparator } from '../../mailstore/mbox-deliver.js';
 import { Pop3Error } from '../../protocol/errors.js';
 import type { IntentTarget } from '../journal.js';
+import { spoolPath, writeSpool } from './spool.js';
 import type { DeliveryContext, PreparedDelivery, Target } from './target.js';
 
 type MboxIntent = Extract<IntentTarget, { kind: 'mbox' }>;
@@ -32,7 +32,7 @@ export function mboxTarget(file: string, spoolPrefix: string): Target {
     keepsState: true,
     maildirs: [],
     async prepare(source: AsyncIterable<Buffer>, ctx: DeliveryContext): Promise<PreparedDelivery> {
-      const spool = `${spoolPrefix}-${process.pid}-${randomBytes(6).toString('hex')}`;
+      const spool = spoolPath(spoolPrefix);
       const bytes = await writeSpool(spool, source);
       const offset = await fs.stat(file).then(
         (st) => st.size,
@@ -56,24 +56,6 @@ export function mboxTarget(file: string, spoolPrefix: string): Target {
       };
     },
   };
-}
-
-async function writeSpool(path: string, source: AsyncIterable<Buffer>): Promise<number> {
-  const fh = await fs.open(path, 'wx', 0o600);
-  let bytes = 0;
-  try {
-    for await (const chunk of source) {
-      await writeAll(fh, chunk);
-      bytes += chunk.length;
-    }
-    await fh.sync();
-    await fh.close();
-  } catch (err) {
-    await fh.close().catch(() => {});
-    await fs.rm(path, { force: true });
-    throw err;
-  }
-  return bytes;
 }
 
 /** The bytes appendToMbox writes for this message after any blank-line repair: separator, body, trailer. */
