@@ -2,6 +2,7 @@
 // or `failed` (the run was killed, or the commit failed in an unclear way) is resolved from the
 // target itself: Maildir and mbox can be inspected, a pipe (MDA, stdout) cannot, so its message
 // counts as not delivered and will be delivered again (at-least-once), with a warning.
+import { hostname } from 'node:os';
 import type { IntentTarget, JournalRecord } from './journal.js';
 import type { SeenState } from './state.js';
 import { recoverMaildirIntent } from './targets/maildir.js';
@@ -40,7 +41,8 @@ export async function replayJournal(
   for (const r of records) {
     switch (r.op) {
       case 'run':
-        report.runPids.add(r.pid);
+        // A pid means something only on its own host (a state folder may be shared).
+        if (r.host === hostname()) report.runPids.add(r.pid);
         break;
       case 'intent':
         pending.set(r.uid, { at: r.at, target: r.target });

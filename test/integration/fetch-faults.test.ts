@@ -114,6 +114,45 @@ describe('fetch against misbehaving servers', () => {
     );
   });
 
+  it('pipelines RETRs (a window of them in flight) when the server offers PIPELINING', async () => {
+    const capa = '+OK\r\nUSER\r\nUIDL\r\nPIPELINING\r\n.\r\n';
+    peer = await scriptedPeer(async (c) => {
+      c.send('+OK ready\r\n');
+      await c.expect('CAPA');
+      c.send(capa);
+      await c.expect('USER alice');
+      c.send('+OK\r\n');
+      await c.expect(/^PASS /);
+      c.send('+OK\r\n');
+      await c.expect('CAPA');
+      c.send(capa);
+      await c.expect('UIDL');
+      c.send('+OK\r\n1 a\r\n2 b\r\n3 c\r\n4 d\r\n.\r\n');
+      await c.expect('LIST');
+      c.send('+OK\r\n1 9\r\n2 9\r\n3 9\r\n4 9\r\n.\r\n');
+      // Three commands arrive before any reply: the window is 3.
+      for (const n of [1, 2, 3]) await c.expect(`RETR ${n}`);
+      // ...and no fourth until a reply makes room.
+      if (
+        await c.readLine(300).then(
+          () => true,
+          () => false,
+        )
+      )
+        throw new Error('window exceeded');
+      for (const n of [1, 2, 3]) c.send(`+OK\r\nSubject: ${n}\r\n.\r\n`);
+      await c.expect('RETR 4');
+      c.send('+OK\r\nSubject: 4\r\n.\r\n');
+      await c.expect('QUIT');
+      c.send('+OK bye\r\n');
+      c.end();
+    });
+    const r = await fetchAccount({ ...account(peer.port), window: 3 });
+    await peer.done;
+    expect(r).toMatchObject({ delivered: 4, warnings: [] });
+    expect(await maildir()).toEqual(['Subject: 1\n', 'Subject: 2\n', 'Subject: 3\n', 'Subject: 4\n']);
+  });
+
   it('refuses to fetch without UIDL, with a clear error', async () => {
     peer = await scriptedPeer(async (c) => {
       await login(c);
