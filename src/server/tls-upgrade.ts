@@ -28,12 +28,17 @@ export function upgradeToTls(raw: Duplex, context: SecureContext, timeoutMs: num
     };
     const onError = (err: Error) => fail(err);
     const onClose = () => fail(new Error('connection closed during the TLS handshake'));
+    // A peer that sends FIN mid-handshake can never finish it. The TLS socket owns the handle and the
+    // listener allows half-open connections, so it reports only 'end': without this, such a peer kept
+    // its session and connection slot until the handshake timeout.
+    const onEnd = () => fail(new Error('connection ended during the TLS handshake'));
     const timer = setTimeout(() => fail(new Error('TLS handshake timed out')), timeoutMs);
     const cleanup = () => {
       clearTimeout(timer);
       socket.off('secure', onSecure);
       socket.off('error', onError);
       socket.off('close', onClose);
+      socket.off('end', onEnd);
     };
     const onSecure = () => {
       cleanup();
@@ -45,5 +50,6 @@ export function upgradeToTls(raw: Duplex, context: SecureContext, timeoutMs: num
     socket.on('secure', onSecure);
     socket.on('error', onError);
     socket.on('close', onClose);
+    socket.on('end', onEnd);
   });
 }
