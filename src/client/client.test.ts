@@ -78,4 +78,23 @@ describe('Pop3Client basics', () => {
     const c = await peer.conn;
     expect(c.received.toString()).not.toMatch(/USER|PASS/);
   });
+
+  it('removes its abort listener when the connection ends, so a long-lived signal does not collect them', async () => {
+    const signal = new AbortController().signal;
+    const { getEventListeners } = await import('node:events');
+    for (let i = 0; i < 3; i++) {
+      peer = await scriptedPeer(async (c) => {
+        await opening(c);
+        await c.expect('QUIT');
+        c.send('+OK bye\r\n');
+        c.end();
+      });
+      const client = await plain(peer.port, { signal });
+      expect(getEventListeners(signal, 'abort')).toHaveLength(1);
+      await client.quit();
+      await peer.close();
+      peer = undefined;
+    }
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+  });
 });

@@ -68,6 +68,8 @@ export class Pop3Client {
     const client = new Pop3Client(conn, { ...opts, tls: mode });
     const onAbort = () => conn.fail(new Pop3Error('aborted', { code: 'EABORT', cause: opts.signal?.reason }));
     opts.signal?.addEventListener('abort', onAbort, { once: true });
+    // A long-lived signal (a daemon's) must not collect a listener per connection.
+    conn.onClose(() => opts.signal?.removeEventListener('abort', onAbort));
     try {
       client.traceTls();
       const greeting = await conn.greeting();

@@ -89,6 +89,7 @@ export class Connection {
   private readonly waiting: Pending[] = []; // sent, awaiting their reply, in order
   private readonly queued: Pending[] = []; // not yet sent
   private failure: Pop3Error | undefined;
+  private readonly closeHooks: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
   private pausedForReader = false;
   /** While set, only commands of this sequence may go out (see hold()). */
@@ -189,6 +190,12 @@ export class Connection {
     this.attach(this.socket);
   }
 
+  /** Run `fn` once when the connection ends, however it ends. */
+  onClose(fn: () => void): void {
+    if (this.failure) fn();
+    else this.closeHooks.push(fn);
+  }
+
   /** Destroy the connection; every pending command fails with `err`. */
   fail(err: Pop3Error): void {
     if (this.failure) return;
@@ -199,6 +206,7 @@ export class Connection {
     this.waiting.length = 0;
     this.queued.length = 0;
     this.trace('*', `closed: ${err.message}`);
+    for (const fn of this.closeHooks.splice(0)) fn();
   }
 
   trace(dir: TraceEvent['dir'], line: string, body?: TraceEvent['body']): void {
