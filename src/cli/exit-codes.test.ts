@@ -30,6 +30,13 @@ describe('exit codes', () => {
     expect(exitCodeForPop3Error(new Pop3Error('x', { code: 'EAUTH', responseCode: 'AUTH' }))).toBe(77);
   });
 
+  it('a refused connection is a network failure even when reported under implicit TLS', () => {
+    const cause = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    expect(exitCodeForPop3Error(new Pop3Error('x', { code: 'ETLS', cause }))).toBe(69);
+    const tlsCause = Object.assign(new Error('bad cert'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
+    expect(exitCodeForPop3Error(new Pop3Error('x', { code: 'ETLS', cause: tlsCause }))).toBe(79);
+  });
+
   it('describeFailure: CLI errors, output errors, anything else is internal', () => {
     expect(describeFailure(new CliError('m', EXIT.CONFIG))).toEqual({ exitCode: 78, message: 'm' });
     const enospc = Object.assign(new Error('no space'), { code: 'ENOSPC' });

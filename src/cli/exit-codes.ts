@@ -67,11 +67,25 @@ export const usageError = (message: string): CliError => new CliError(message, E
 export const configError = (message: string): CliError => new CliError(message, EXIT.CONFIG);
 
 const TEMPORARY_CODES = new Set(['IN-USE', 'LOGIN-DELAY', 'SYS/TEMP']);
+const NETWORK_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'ETIMEDOUT',
+]);
 
 /** The exit code for a Pop3Error: the server's response code first (RFC 2449/3206), then ours. */
 export function exitCodeForPop3Error(err: Pop3Error): ExitCode {
   const rc = err.responseCode?.toUpperCase();
   if (rc && TEMPORARY_CODES.has(rc)) return EXIT.TEMPFAIL;
+  // A refused or unreachable TCP connection is a network failure even when it happened under
+  // an implicit-TLS socket (which reports it as a TLS error).
+  const errno = (err.cause as NodeJS.ErrnoException | undefined)?.code;
+  if (errno && NETWORK_ERRNOS.has(errno)) return EXIT.NETWORK;
   switch (err.code) {
     case 'EARGUMENT':
       return EXIT.USAGE;

@@ -66,6 +66,7 @@ export function createProgress(enabled: boolean): ProgressView {
       multi.log(`${line}\n`);
     },
     stop() {
+      multi.update(); // writes lines still in its log buffer; stop() alone would drop them
       multi.stop();
     },
   };

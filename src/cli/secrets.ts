@@ -185,11 +185,12 @@ const MAX_TYPED = 4096;
 export function promptHidden(prompt: string): Promise<string> {
   const stdin = process.stdin;
   return new Promise((resolve, reject) => {
-    process.stderr.write(prompt);
     const decoder = new StringDecoder('utf8');
     let typed = '';
     const wasRaw = stdin.isRaw;
+    // Echo off before the prompt appears: a fast typist (or a script) must not be echoed.
     stdin.setRawMode(true);
+    process.stderr.write(prompt);
     stdin.resume();
     const finish = (err?: Error) => {
       stdin.off('data', onData);

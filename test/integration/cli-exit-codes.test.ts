@@ -11,6 +11,7 @@ import {
   BIN,
   PASSWORD,
   runCli,
+  runInPty,
   startServer,
   type TestServer,
   tempDir,
@@ -62,8 +63,10 @@ describe('exit codes', () => {
   it('69 network: nothing listening; a server that never answers (--timeout)', async () => {
     const { port, server } = await fakeServer();
     server.close();
-    const refused = await runCli(['stat', `pop3://${USER}@127.0.0.1:${port}`], { env });
-    expect(refused.code).toBe(EXIT.NETWORK);
+    for (const scheme of ['pop3', 'pop3s']) {
+      const refused = await runCli(['stat', `${scheme}://${USER}@127.0.0.1:${port}`], { env });
+      expect(refused.code, scheme).toBe(EXIT.NETWORK);
+    }
     const silent = await fakeServer();
     try {
       const r = await runCli(['stat', `pop3://${USER}@127.0.0.1:${silent.port}`, '--timeout', '1'], { env });
@@ -132,54 +135,26 @@ describe('exit codes', () => {
   });
 
   it('1 incomplete: a confirmation declined (dele on a terminal)', async () => {
-    // A pseudo-terminal through python3's pty module (present on Debian); answer "n".
-    const script = [
-      'import os, pty, sys, time',
-      'pid, fd = pty.fork()',
-      'if pid == 0:',
-      '    os.execvp(sys.argv[1], sys.argv[1:])',
-      'out = b""',
-      'while b"[y/N]" not in out:',
-      '    try: out += os.read(fd, 4096)',
-      '    except OSError: break',
-      'os.write(fd, b"n\\r")',
-      'while True:',
-      '    try:',
-      '        chunk = os.read(fd, 4096)',
-      '        if not chunk: break',
-      '        out += chunk',
-      '    except OSError: break',
-      '_, status = os.waitpid(pid, 0)',
-      'sys.stdout.write(out.decode("utf-8", "replace"))',
-      'sys.exit(os.waitstatus_to_exitcode(status))',
-    ].join('\n');
-    const home = tempHome();
-    const code = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(
-        'python3',
-        ['-c', script, process.execPath, BIN, 'dele', '2', url(), '--ca-file', caFile],
-        { env: { ...process.env, HOME: home, POP3_PASSWORD: PASSWORD } },
-      );
-      let out = '';
-      child.stdout.on('data', (c: Buffer) => {
-        out += c.toString();
-      });
-      child.on('close', (c) => resolve({ code: c, out }));
-    });
-    expect(code.out).toContain('Message number 2');
-    expect(code.code, code.out).toBe(EXIT.INCOMPLETE);
+    const r = await runInPty(['dele', '2', url(), '--ca-file', caFile], [['[y/N]', 'n\r']], { env });
+    expect(r.stdout).toContain('Message number 2');
+    expect(r.code, r.stdout).toBe(EXIT.INCOMPLETE);
     expect(srv.store.list(USER)).toHaveLength(3);
   });
 
   it('130 interrupted (SIGINT while waiting for the server)', async () => {
+    let connected: () => void = () => {};
+    const seen = new Promise<void>((r) => {
+      connected = r;
+    });
     const { port, server } = await fakeServer();
+    server.on('connection', () => connected()); // past start-up: its signal handlers are in place
     try {
       const home = tempHome();
       const child = spawn(process.execPath, [BIN, 'stat', `pop3://${USER}@127.0.0.1:${port}`], {
         env: { ...process.env, HOME: home, POP3_PASSWORD: PASSWORD },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-      await new Promise((r) => setTimeout(r, 1500));
+      await seen;
       child.kill('SIGINT');
       const code = await new Promise<number | null>((r) => child.on('close', r));
       expect(code).toBe(EXIT.INTERRUPTED);

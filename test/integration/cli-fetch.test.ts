@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   PASSWORD,
   runCli,
+  runInPty,
   sampleMessage,
   startServer,
   type TestServer,
@@ -79,6 +80,18 @@ describe('pop3 fetch', () => {
     expect(rest.code, rest.stderr).toBe(0);
     expect(maildirFiles(maildir)).toHaveLength(4);
     expect(s.store.list(USER)).toHaveLength(0);
+  });
+
+  it('on a terminal: a progress bar (messages, bytes, rate) and the summary line', async () => {
+    const { dir, caFile, url } = await setup(3);
+    const r = await runInPty(
+      ['fetch', url, '--ca-file', caFile, '--maildir', join(dir, 'M'), '--state-dir', join(dir, 's')],
+      [],
+      { env },
+    );
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/\[█+\] 3\/3 msgs \| [\d.]+ \w*B of [\d.]+ \w*B \| [\d.]+ \w*B\/s/);
+    expect(r.stdout).toMatch(/3 new, 3 delivered/);
   });
 
   it('--mbox and --stdout', async () => {

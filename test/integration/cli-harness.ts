@@ -137,3 +137,64 @@ export function runCli(args: string[], run: CliRun = {}): Promise<CliResult> {
     child.stdin.end(run.input ?? '');
   });
 }
+
+const PTY_SCRIPT = `
+import json, os, pty, sys
+replies = json.loads(sys.argv[1])
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+out = b""
+while True:
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+    if replies and replies[0][0].encode() in out:
+        os.write(fd, replies.pop(0)[1].encode())
+_, status = os.waitpid(pid, 0)
+sys.stdout.buffer.write(out)
+sys.exit(os.waitstatus_to_exitcode(status))
+`;
+
+/**
+ * Run `pop3` on a pseudo-terminal (python3's pty module, standard on Debian), answering each
+ * prompt: when the output so far contains `replies[i][0]`, type `replies[i][1]`. The result's
+ * stdout is everything the terminal showed (stdout and stderr together).
+ */
+export function runInPty(args: string[], replies: [string, string][], run: CliRun = {}): Promise<CliResult> {
+  const home = run.home ?? tempHome();
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(
+      'python3',
+      ['-c', PTY_SCRIPT, JSON.stringify(replies), process.execPath, BIN, ...args],
+      {
+        cwd: run.cwd ?? home,
+        env: { ...process.env, HOME: home, ...(run.env as Record<string, string>) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`pty run of pop3 ${args.join(' ')} did not finish in time`));
+    }, run.timeoutMs ?? 30_000);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const stdoutBytes = Buffer.concat(out);
+      resolvePromise({
+        code,
+        signal,
+        stdout: stdoutBytes.toString('utf8'),
+        stdoutBytes,
+        stderr: Buffer.concat(err).toString(),
+      });
+    });
+  });
+}

@@ -3,7 +3,16 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD, runCli, startServer, type TestServer, tempDir, tempHome, USER } from './cli-harness.js';
+import {
+  PASSWORD,
+  runCli,
+  runInPty,
+  startServer,
+  type TestServer,
+  tempDir,
+  tempHome,
+  USER,
+} from './cli-harness.js';
 
 let srv: TestServer;
 let caFile: string;
@@ -69,6 +78,28 @@ describe('password sources', () => {
     expect(r.stderr).toContain('password from ~/.netrc');
     const off = await runCli(['stat', url(), '--ca-file', caFile, '--no-netrc'], { home });
     expect(off.code).toBe(78);
+  });
+
+  it('on a terminal: asks without echo (a reply typed at once is not echoed either)', async () => {
+    const r = await runInPty(['stat', url(), '--ca-file', caFile], [['Password for', `${PASSWORD}\r`]]);
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout).toContain(`Password for ${USER}@127.0.0.1:`);
+    expect(r.stdout).toMatch(/3 messages/);
+    expect(r.stdout).not.toContain(PASSWORD);
+    const own = await startServer(); // its own mailbox: this deletes a message
+    try {
+      const confirmed = await runInPty(
+        ['dele', '1', `pop3s://${USER}@127.0.0.1:${own.tlsPort}`, '--ca-file', caFile],
+        [
+          ['Password for', `${PASSWORD}\r`],
+          ['[y/N]', 'y\r'],
+        ],
+      );
+      expect(confirmed.code, confirmed.stdout).toBe(0);
+      expect(own.store.list(USER)).toHaveLength(2);
+    } finally {
+      await own.close();
+    }
   });
 
   it('no secret anywhere and no terminal: exit 78 naming the sources', async () => {
