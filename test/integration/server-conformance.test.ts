@@ -82,7 +82,10 @@ const KNOWN_CODES = /^\[(IN-USE|LOGIN-DELAY|SYS\/TEMP|SYS\/PERM|AUTH)\]( |$)/;
 
 class Wire {
   socket!: net.Socket;
-  #buf: Buffer = Buffer.alloc(0);
+  // Received, unread bytes: #store[#start, #end), grown by doubling so a 10 MiB reply is not re-copied per chunk.
+  #store: Buffer = Buffer.alloc(64 * 1024);
+  #start = 0;
+  #end = 0;
   #scanned = 0;
   #closed = false;
   #wake: (() => void) | undefined;
@@ -103,7 +106,7 @@ class Wire {
   attach(socket: net.Socket): void {
     this.socket = socket;
     socket.on('data', (d: Buffer) => {
-      this.#buf = this.#buf.length === 0 ? d : Buffer.concat([this.#buf, d]);
+      this.#append(d);
       this.#notify();
     });
     socket.on('close', () => {
@@ -111,6 +114,30 @@ class Wire {
       this.#notify();
     });
     socket.on('error', () => {});
+  }
+
+  #append(d: Buffer): void {
+    if (this.#end + d.length > this.#store.length) {
+      const live = this.#end - this.#start;
+      const grown = Buffer.alloc(Math.max(this.#store.length, (live + d.length) * 2));
+      this.#store.copy(grown, 0, this.#start, this.#end);
+      this.#store = grown;
+      this.#start = 0;
+      this.#end = live;
+    }
+    d.copy(this.#store, this.#end);
+    this.#end += d.length;
+  }
+
+  get #buf(): Buffer {
+    return this.#store.subarray(this.#start, this.#end);
+  }
+
+  #consume(n: number): Buffer {
+    const out = Buffer.from(this.#store.subarray(this.#start, this.#start + n));
+    this.#start += n;
+    this.#scanned = 0;
+    return out;
   }
 
   #notify(): void {
@@ -149,9 +176,7 @@ class Wire {
     for (;;) {
       const lf = this.#buf.indexOf(0x0a);
       if (lf >= 0) {
-        const raw = this.#buf.subarray(0, lf + 1);
-        this.#buf = this.#buf.subarray(lf + 1);
-        this.#scanned = 0;
+        const raw = this.#consume(lf + 1);
         if (raw[raw.length - 2] !== 0x0d) throw new Error(`line without CRLF: ${raw.toString('latin1')}`);
         return raw.subarray(0, -2).toString('latin1');
       }
@@ -169,20 +194,13 @@ class Wire {
   async body(ms = WAIT): Promise<Buffer> {
     const deadline = Date.now() + ms;
     for (;;) {
-      if (this.#buf.subarray(0, 3).equals(DOT_CRLF)) return this.#take(3);
+      if (this.#buf.subarray(0, 3).equals(DOT_CRLF)) return this.#consume(3);
       const at = this.#buf.indexOf(END, this.#scanned);
-      if (at >= 0) return this.#take(at + END.length);
+      if (at >= 0) return this.#consume(at + END.length);
       this.#scanned = Math.max(0, this.#buf.length - END.length);
       if (this.#closed) throw new Error('server closed the connection mid-reply');
       await this.#wait(deadline);
     }
-  }
-
-  #take(n: number): Buffer {
-    const out = this.#buf.subarray(0, n);
-    this.#buf = this.#buf.subarray(n);
-    this.#scanned = 0;
-    return out;
   }
 
   /** A multi-line reply's lines, unstuffed, without the terminator. */
