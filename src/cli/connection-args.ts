@@ -118,6 +118,12 @@ export function addConnectionOptions(
   ];
   if (opts.json) output.unshift(new Option('--json', 'print JSON instead of text'));
   group('Output:', output);
+  cmd.addHelpText(
+    'after',
+    '\nThe password comes from --password-file, --password-command, POP3_PASSWORD, the config,\n' +
+      '~/.netrc, or a prompt on a terminal (tokens: --token-file, --token-command, POP3_TOKEN).\n' +
+      'Exit codes: see pop3 --help.',
+  );
   return cmd;
 }
 

@@ -1,9 +1,11 @@
 // `pop3 fetch` (built binary) against our server: targets, keep/delete, seen UIDs across runs,
 // --json, several accounts from the config with one failing (exit 1, the other delivered).
+import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  BIN,
   PASSWORD,
   runCli,
   runInPty,
@@ -92,6 +94,62 @@ describe('pop3 fetch', () => {
     expect(r.code, r.stdout).toBe(0);
     expect(r.stdout).toMatch(/\[█+\] 3\/3 msgs \| [\d.]+ \w*B of [\d.]+ \w*B \| [\d.]+ \w*B\/s/);
     expect(r.stdout).toMatch(/3 new, 3 delivered/);
+  });
+
+  it('--daemon polls until SIGTERM, printing one JSON line per poll, then exits 0', async () => {
+    const { s, dir, caFile, url } = await setup(1);
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'fetch',
+        url,
+        '--ca-file',
+        caFile,
+        '--maildir',
+        join(dir, 'M'),
+        '--state-dir',
+        join(dir, 's'),
+        '--daemon',
+        '1',
+        '--json',
+      ],
+      {
+        env: { ...process.env, HOME: tempHome(), POP3_PASSWORD: PASSWORD },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const polls: { delivered: number }[] = [];
+    let buffered = '';
+    let wake = () => {};
+    child.stdout.on('data', (c: Buffer) => {
+      buffered += c.toString();
+      let nl = buffered.indexOf('\n');
+      while (nl >= 0) {
+        polls.push(JSON.parse(buffered.slice(0, nl)));
+        buffered = buffered.slice(nl + 1);
+        nl = buffered.indexOf('\n');
+      }
+      wake();
+    });
+    const until = async (ok: () => boolean) => {
+      const deadline = Date.now() + 30_000;
+      while (!ok()) {
+        if (Date.now() > deadline) throw new Error('timed out waiting for polls');
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, 500);
+        });
+      }
+    };
+    await until(() => polls.length >= 1);
+    expect(polls[0]).toMatchObject({ ok: true, delivered: 1 });
+    s.store.add(USER, sampleMessage(9));
+    await until(() => polls.some((p) => p.delivered === 1 && p !== polls[0]));
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    expect(code).toBe(0);
+    expect(maildirFiles(join(dir, 'M'))).toHaveLength(2);
   });
 
   it('--mbox and --stdout', async () => {
