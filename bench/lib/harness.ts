@@ -62,6 +62,8 @@ export interface HarnessEnv {
   /** Where Maildirs are delivered: tmpfs. */
   deliverRoot: string;
   log: (line: string) => void;
+  /** Extra node flags for contenders that are Node programs (e.g. --cpu-prof for bench/profile.ts). */
+  nodeFlags?: string[];
 }
 
 export function endpointOf(server: ServerUnderTest, tls: boolean, port?: number): Endpoint {
@@ -126,6 +128,7 @@ export async function runOnce(
     timeoutMs,
   };
   const prepared = await contender.prepare(ctx);
+  if (env.nodeFlags && prepared.argv[0] === process.execPath) prepared.argv.splice(1, 0, ...env.nodeFlags);
   const runDir = join(env.workRoot, label, `${id}.run`);
   await mkdir(runDir, { recursive: true });
   const mark = await server.logMark();

@@ -104,7 +104,7 @@ export async function seedHuge(spec: MailboxSpec, maildirs: string[]): Promise<E
       await fh.write(lf);
     };
     await emit(head, Buffer.from(head.toString('latin1').replace(/\n/g, '\r\n'), 'latin1'));
-    lines += 9;
+    lines += head.toString('latin1').split('\n').length - 1;
     let left = spec.size - head.length;
     const perChunk = 8192;
     const lfChunk = Buffer.alloc(perChunk * (LINE_BODY + 1));

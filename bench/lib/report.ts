@@ -75,7 +75,8 @@ export function workloadTable(w: WorkloadResult): string {
   ];
   const rows = w.lanes.map((lane) => {
     const s = laneSummary(w, lane);
-    const ref = lane.ref ? ` (vs ${lane.ref})` : ' (ref)';
+    const hasRef = lane.ref !== undefined && w.lanes.some((l) => l.id === lane.ref);
+    const ref = hasRef ? ` (vs ${lane.ref})` : ' (ref)';
     return (
       `| ${lane.id}${ref} | ${s.okRuns}/${s.runs} | ${fmt(s.wall, 2, 1000)} | ${fmt(s.wallRatio)} | ` +
       `${fmt(s.cpu, 2, 1000)} | ${fmt(s.cpuRatio)} | ${fmt(s.rss, 0, 1024)} | ${fmt(s.serverCpu, 2, 1000)} | ` +

@@ -108,6 +108,8 @@ export interface OursOptions {
   tlsCert: string;
   caFile: string;
   maxConnections: number;
+  /** Extra node flags for the server process (e.g. --cpu-prof). */
+  nodeFlags?: string[];
 }
 
 /** `pop3 serve` (the built CLI) in a child process, on free loopback ports, JSON log to a file. */
@@ -120,6 +122,7 @@ export async function startOurServer(opts: OursOptions): Promise<ServerUnderTest
   const child: ChildProcess = spawn(
     process.execPath,
     [
+      ...(opts.nodeFlags ?? []),
       CLI,
       'serve',
       '--maildir',
