@@ -49,7 +49,7 @@ describe('account lock', () => {
     const path = join(dir, 'd.lock');
     await fs.writeFile(path, `${await deadPid()} ${hostname()} ${Date.now()} feedface\n`);
     await fs.writeFile(`${path}.break`, `${await deadPid()} ${hostname()} ${Date.now()}\n`);
-    const nearlyStale = new Date(Date.now() - 28_500); // the mail store's lock takes 30 s as abandoned
+    const nearlyStale = new Date(Date.now() - 28_500); // not yet old enough to count as abandoned by age
     await fs.utimes(`${path}.break`, nearlyStale, nearlyStale);
     const held = await lockAccount(path, 'x');
     expect(await fs.readFile(path, 'utf8')).toContain(`${process.pid} `);

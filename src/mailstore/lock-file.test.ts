@@ -77,6 +77,32 @@ describe('lock files', () => {
     await expect(fs.access(`${path}.break`)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
+  it('clears a breaker file left by a killed process at once when its pid is dead here', async () => {
+    await fs.writeFile(path, `${await deadPid()} ${hostname()} ${Date.now()} aa\n`);
+    await fs.writeFile(`${path}.break`, `${await deadPid()} ${hostname()} ${Date.now()}\n`);
+    const started = Date.now();
+    const a = await acquireLockFile(path); // waitMs 0: nothing to wait out
+    expect(a).not.toBeNull();
+    expect(Date.now() - started).toBeLessThan(2000);
+    await expect(fs.access(`${path}.break`)).rejects.toMatchObject({ code: 'ENOENT' });
+    await a!.release();
+  });
+
+  it('leaves a breaker of a live process, or of another host, alone until it is 30 s old', async () => {
+    const breaker = `${path}.break`;
+    await fs.writeFile(path, `${await deadPid()} ${hostname()} ${Date.now()} aa\n`);
+    await fs.writeFile(breaker, `${process.pid} ${hostname()} ${Date.now()}\n`);
+    expect(await acquireLockFile(path)).toBeNull();
+    await fs.writeFile(breaker, `${await deadPid()} other-host ${Date.now()}\n`);
+    expect(await acquireLockFile(path)).toBeNull();
+    expect(await fs.readFile(breaker, 'utf8')).toContain('other-host');
+    const old = Date.now() / 1000 - 31;
+    await fs.utimes(breaker, old, old);
+    const a = await acquireLockFile(path);
+    expect(a).not.toBeNull();
+    await a!.release();
+  });
+
   it('keeps a held lock fresh so it never looks abandoned', async () => {
     const a = await acquireLockFile(path, { staleMs: 600, refreshMs: 100 });
     await new Promise((r) => setTimeout(r, 1000));

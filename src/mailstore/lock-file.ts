@@ -3,7 +3,8 @@
 // host, or when it has not been refreshed (mtime) for staleMs. Holders refresh it on a timer.
 // Breaking a stale lock happens under a short-lived second lock (`<path>.break`) and only
 // after re-checking that the same lock file (inode and content) is still there and stale,
-// so two breakers cannot remove a lock a third process has just taken.
+// so two breakers cannot remove a lock a third process has just taken. A breaker file follows
+// the same rule (dead pid here, or old), so one left by a killed breaker blocks nobody.
 
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -26,7 +27,10 @@ export interface HeldLock {
 }
 
 const DEFAULT_STALE_MS = 5 * 60_000;
-/** A breaker lock lives for microseconds; one older than this was left by a killed process. */
+/**
+ * A breaker lock lives for microseconds; one older than this was left by a killed process (the
+ * rule for a breaker whose pid cannot be checked: another host's, or a reused pid).
+ */
 const BREAKER_STALE_MS = 30_000;
 
 interface LockInfo {
@@ -70,6 +74,11 @@ function isStale(info: LockInfo, staleMs: number): boolean {
   return host === hostname() && /^\d+$/.test(pidText ?? '') && processIsDead(pid);
 }
 
+/** Same-file check before a removal: the file judged stale in `seen` has not been replaced since. */
+function sameFile(now: LockInfo | null, seen: LockInfo): now is LockInfo {
+  return now !== null && now.ino === seen.ino && now.content === seen.content;
+}
+
 async function tryCreate(path: string, content: string): Promise<boolean> {
   let fh: fs.FileHandle;
   try {
@@ -86,19 +95,24 @@ async function tryCreate(path: string, content: string): Promise<boolean> {
   return true;
 }
 
-/** Remove `path` if it is still the very lock judged stale in `seen`; false when another breaker is busy. */
+/**
+ * Remove `path` if it is still the very lock judged stale in `seen`. True when the caller may try
+ * again at once (the lock was dealt with, or an abandoned breaker file was cleared); false when
+ * another live breaker is busy.
+ */
 async function breakStale(path: string, seen: LockInfo, staleMs: number): Promise<boolean> {
   const breaker = `${path}.break`;
   if (!(await tryCreate(breaker, `${process.pid} ${hostname()} ${Date.now()}\n`))) {
+    // Another breaker at work, or one killed at work: the latter is abandoned once its pid is dead.
     const b = await inspect(breaker);
-    if (b && Date.now() - b.mtimeMs > BREAKER_STALE_MS) await fs.rm(breaker, { force: true });
-    return false;
+    if (b === null) return true;
+    if (!isStale(b, BREAKER_STALE_MS)) return false;
+    if (sameFile(await inspect(breaker), b)) await fs.rm(breaker, { force: true });
+    return true;
   }
   try {
     const now = await inspect(path);
-    if (now && now.ino === seen.ino && now.content === seen.content && isStale(now, staleMs)) {
-      await fs.rm(path, { force: true });
-    }
+    if (sameFile(now, seen) && isStale(now, staleMs)) await fs.rm(path, { force: true });
     return true;
   } finally {
     await fs.rm(breaker, { force: true });
