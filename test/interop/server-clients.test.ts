@@ -180,7 +180,8 @@ function compareDelivered(
 }
 
 function expectExit(result: ChildResult, what: string): void {
-  const detail = `${what}: exit ${result.code} signal ${result.signal} timedOut ${result.timedOut}\n${result.stderr.slice(-2000)}`;
+  const status = `exit ${result.code} signal ${result.signal} timedOut ${result.timedOut}`;
+  const detail = `${what}: ${status}\n${result.stderr.slice(-2000)}`;
   expect(result.timedOut, detail).toBe(false);
   expect(result.code, detail).toBe(0);
 }

@@ -45,7 +45,7 @@ export function mpopConfig(opts: MpopOptions, workDir: string): string {
   return lines.join('\n');
 }
 
-/** Download the whole mailbox with mpop. Exit code 0 means every message was delivered (and, without keep, deleted). */
+/** Download the whole mailbox with mpop. Exit 0: every message delivered (and, without keep, deleted). */
 export function runMpop(opts: MpopOptions): Promise<ChildResult> {
   return inWorkDir(opts.workDir, async (dir) => {
     for (const sub of ['tmp', 'new', 'cur']) await mkdir(join(opts.maildir, sub), { recursive: true });
