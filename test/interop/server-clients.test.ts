@@ -33,7 +33,10 @@ type Client = (typeof CLIENTS)[number];
 
 const messages: MailMessage[] = generateMessages({ preset: 'mixed', smallCount: SMALL_COUNT, big: true });
 /** Message-ID -> wire form (CRLF line ends, before dot-stuffing): what RETR must carry. */
-const expectedWire = new Map(messages.map((m) => [messageId(m.bytes)!, toWireForm(m.bytes)]));
+const wireById = (list: MailMessage[]) =>
+  new Map(list.map((m) => [messageId(m.bytes)!, toWireForm(m.bytes)]));
+const expectedWire = wireById(messages);
+const mechMessages = generateMessages({ preset: 'sized', count: 3, size: 2048, seed: 110 });
 
 let work: string;
 let root: string;
@@ -61,7 +64,10 @@ beforeAll(async () => {
   const field = await hashPassword(PASS, 'SCRAM-SHA-256');
   const names = ['bystander'];
   for (const c of CLIENTS) for (const t of TRANSPORTS) for (const m of MODES) names.push(userName(c, t, m));
-  const users = UsersFile.parse(names.map((n) => `${n}:${field}`).join('\n'));
+  // `mech` has a {PLAIN} entry: CRAM-MD5 and SCRAM-SHA-1 need the plaintext (see UsersFile).
+  const lines = [...names.map((n) => `${n}:${field}`), `mech:{PLAIN}${PASS}`];
+  const users = UsersFile.parse(lines.join('\n'));
+  await writeMaildir(join(root, 'mech'), mechMessages);
   // Bystanders: another user's Maildir and a stray file; neither may change.
   await writeMaildir(join(root, 'bystander'), generateMessages({ preset: 'sized', count: 3, size: 1024 }));
   await fs.writeFile(join(root, 'NOT-A-MAILDIR.txt'), 'left alone\n');
@@ -150,6 +156,7 @@ const crlfToLf = (b: Buffer) => Buffer.from(b.toString('latin1').replace(/\r\n/g
  */
 function compareDelivered(
   delivered: Buffer[],
+  expectedWire: Map<string, Buffer>,
   unwrap: (stored: Buffer) => Buffer | null,
   expectedForm: (wire: Buffer) => Buffer,
 ): string[] {
@@ -217,11 +224,11 @@ describe.each(CLIENTS)('%s against our server', (client) => {
           expectExit(await runMpop({ ...common, auth, maildir: out }), 'mpop');
           expect(await fs.readdir(join(out, 'tmp'))).toEqual([]);
           // mpop stores LF line ends and prepends its Received header.
-          problems = compareDelivered(await readAll(out), stripMpopReceived, crlfToLf);
+          problems = compareDelivered(await readAll(out), expectedWire, stripMpopReceived, crlfToLf);
         } else if (client === 'fetchmail') {
           expectExit(await runFetchmail({ ...common, outDir: out }), 'fetchmail');
           // `no stripcr`: the wire form exactly, after fetchmail's Received header.
-          problems = compareDelivered(await readAll(out), stripFetchmailReceived, (w) => w);
+          problems = compareDelivered(await readAll(out), expectedWire, stripFetchmailReceived, (w) => w);
         } else {
           const result = await runPoplib({ ...common, outDir: out });
           expectExit(result, 'poplib');
@@ -230,6 +237,7 @@ describe.each(CLIENTS)('%s against our server', (client) => {
           expect(result.messages).toHaveLength(messages.length);
           problems = compareDelivered(
             await readAll(out),
+            expectedWire,
             (b) => b,
             (w) => w,
           );
@@ -251,5 +259,33 @@ describe.each(CLIENTS)('%s against our server', (client) => {
         );
       });
     }
+  }
+});
+
+describe('mpop logs in with every mechanism both sides support', () => {
+  // CAPA over TLS offers SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN and USER for a {PLAIN} entry;
+  // 'on' lets mpop choose. Keep mode, so the one small mailbox serves every login.
+  for (const auth of ['on', 'scram-sha-256', 'scram-sha-1', 'cram-md5', 'plain', 'login', 'user']) {
+    it(`auth ${auth}`, async () => {
+      const out = join(work, 'out', `mech-${auth}`);
+      const result = await runMpop({
+        host: '127.0.0.1',
+        port: ports.implicit,
+        user: 'mech',
+        pass: PASS,
+        tls: 'implicit',
+        caFile,
+        servername: 'localhost',
+        keep: true,
+        timeoutMs: 30_000,
+        auth,
+        maildir: out,
+      });
+      expectExit(result, `mpop auth ${auth}`);
+      expect(
+        compareDelivered(await readAll(out), wireById(mechMessages), stripMpopReceived, crlfToLf),
+      ).toEqual([]);
+      await sessionsEnded();
+    });
   }
 });
