@@ -82,6 +82,8 @@ interface Box {
   unanswered: string[][];
   nextIndex: number;
   phase: Phase;
+  /** A stale lock refused a login in this run (reported once per run). */
+  blocked: boolean;
 }
 
 interface Run {
@@ -204,6 +206,24 @@ async function readMaildir(box: Box, violations: string[]): Promise<Map<string, 
   return files;
 }
 
+/** What a lock file and its breaker say, for reports: content shape and whether the pid lives. */
+async function describeLock(dir: string): Promise<string> {
+  const describe = async (name: string) => {
+    const text = await fs.readFile(join(dir, name), 'utf8').catch(() => null);
+    if (text === null) return `no ${name}`;
+    const pid = Number(text.split(' ')[0]);
+    if (text === '' || !Number.isSafeInteger(pid) || pid <= 0) return `${name} holds ${JSON.stringify(text)}`;
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      alive = false;
+    }
+    return `${name} of ${alive ? 'live' : 'dead'} pid ${pid}`;
+  };
+  return `${await describe(LOCK_FILE)}, ${await describe(`${LOCK_FILE}.break`)}`;
+}
+
 /** The checks after a kill (server dead). Resolves unanswered QUITs into the ledger. */
 async function checkAfterKill(box: Box, report: CrashReport): Promise<void> {
   const v = report.violations;
@@ -256,8 +276,12 @@ async function session(box: Box, run: Run, rand: () => number, report: CrashRepo
     client = await connect(box, run.port);
   } catch (err) {
     if (err instanceof Pop3Error && err.responseCode === 'IN-USE') {
+      // No other session of this user exists, so a lock left by a killed server is in the way.
       report.inUseRefusals++;
-      v.push(`${box.user}: login refused [IN-USE] with no other session: a stale lock blocks the maildrop`);
+      if (!box.blocked)
+        v.push(`${box.user}: login refused [IN-USE] by a stale lock: ${await describeLock(box.dir)}`);
+      box.blocked = true;
+      await new Promise((r) => setTimeout(r, 100));
     } else if (!run.killed) v.push(`${box.user}: login failed while the server was up: ${String(err)}`);
     return;
   }
@@ -329,6 +353,7 @@ async function oneRun(
   fault: string | undefined,
 ): Promise<void> {
   const { child, port } = await startServer(root, fault);
+  for (const b of boxes) b.blocked = false;
   const afterQuit = rand() < 0.5;
   const run: Run = { port, killed: false, stopped: false, onQuitSent: () => {} };
   let kill!: () => void;
@@ -369,22 +394,26 @@ async function oneRun(
 
 /** One clean session per user with a fresh server: exactly the surviving messages, byte-identical. */
 async function finalCheck(root: string, boxes: Box[], report: CrashReport): Promise<void> {
+  const v = report.violations;
   const { child, port } = await startServer(root);
   try {
     for (const box of boxes) {
-      const client = await connect(box, port);
-      const list = await client.uidl();
-      const listed = new Set(list.map((m) => m.uid));
-      for (const uid of box.live.keys())
-        if (!listed.has(uid)) report.violations.push(`final: ${uid} missing`);
-      for (const m of list) {
-        const want = box.live.get(m.uid);
-        if (!want) report.violations.push(`final: unknown ${m.uid}`);
-        else if (!(await client.retrBuffer(m.n)).equals(toWireForm(want)))
-          report.violations.push(`final: ${m.uid} differs`);
-        else report.finalMessages++;
+      try {
+        const client = await connect(box, port);
+        const list = await client.uidl();
+        const listed = new Set(list.map((m) => m.uid));
+        for (const uid of box.live.keys()) if (!listed.has(uid)) v.push(`final: ${uid} missing`);
+        for (const m of list) {
+          const want = box.live.get(m.uid);
+          if (!want) v.push(`final: unknown ${m.uid}`);
+          else if (!(await client.retrBuffer(m.n)).equals(toWireForm(want)))
+            v.push(`final: ${m.uid} differs`);
+          else report.finalMessages++;
+        }
+        await client.quit();
+      } catch (err) {
+        v.push(`final: ${box.user}: ${String(err)}; ${await describeLock(box.dir)}`);
       }
-      await client.quit();
     }
   } finally {
     await killNow(child);
@@ -426,6 +455,7 @@ export async function runServerCrash(opts: CrashOptions): Promise<CrashReport> {
     unanswered: [],
     nextIndex: 0,
     phase: 'idle',
+    blocked: false,
   }));
   try {
     for (const [i, box] of boxes.entries()) await topUp(box, opts.mailboxSize ?? 60, rand, i === 0);
