@@ -57,8 +57,6 @@ export function runChild(cmd: string, args: readonly string[], opts: RunChildOpt
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
-      // The group may still hold children that outlived the leader (a stuck MDA): end them too.
-      if (timedOut || code !== 0) killGroup(child.pid);
       resolve({
         code,
         signal,
