@@ -56,6 +56,17 @@ describe('account lock', () => {
     await held.release();
   });
 
+  it('takes an empty lock (an older version killed while creating it) as abandoned after seconds, not minutes', async () => {
+    const path = join(dir, 'e.lock');
+    await fs.writeFile(path, '');
+    await expect(lockAccount(path, 'x')).rejects.toThrow(/already running/); // it may be mid-write
+    const old = new Date(Date.now() - 10_000);
+    await fs.utimes(path, old, old);
+    const held = await lockAccount(path, 'x');
+    expect(await fs.readFile(path, 'utf8')).toContain(`${process.pid} `);
+    await held.release();
+  });
+
   it('keeps a lock of a live process even when old, until it is stale by time', async () => {
     const path = join(dir, 'c.lock');
     await fs.writeFile(path, `1 ${hostname()} 0 cafe\n`); // pid 1 lives

@@ -29,6 +29,23 @@ export async function writeAll(fh: fs.FileHandle, buf: Uint8Array, position?: nu
   }
 }
 
+/**
+ * Create `path` (it must not exist yet; mode 0600) holding `data`, fsynced before it is closed.
+ * A failed write removes the file again.
+ */
+export async function writeNewFileSynced(path: string, data: Uint8Array): Promise<void> {
+  const fh = await fs.open(path, 'wx', 0o600);
+  try {
+    await writeAll(fh, data);
+    await fh.sync();
+  } catch (err) {
+    await fh.close().catch(() => {});
+    await fs.rm(path, { force: true });
+    throw err;
+  }
+  await fh.close();
+}
+
 /** fsync a directory so a rename or unlink in it survives a crash. */
 export async function fsyncDir(dir: string | Buffer): Promise<void> {
   const fh = await fs.open(dir, 'r');
@@ -76,4 +93,15 @@ export function isCode(err: unknown, ...codes: string[]): boolean {
 
 export function isMissing(err: unknown): boolean {
   return isCode(err, 'ENOENT');
+}
+
+/** True when anything (a symlink too, not followed) is at `path`; errors other than ENOENT are thrown. */
+export async function pathExists(path: string | Buffer): Promise<boolean> {
+  try {
+    await fs.lstat(path);
+    return true;
+  } catch (err) {
+    if (isMissing(err)) return false;
+    throw err;
+  }
 }

@@ -2,8 +2,14 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acquireLockFile, processIsDead } from './lock-file.js';
+import {
+  acquireLockFile,
+  lockTempPath,
+  PRIVATE_LOCK_UNREADABLE_STALE_MS,
+  processIsDead,
+} from './lock-file.js';
 
 let root: string;
 let path: string;
@@ -14,6 +20,18 @@ beforeEach(async () => {
 afterEach(async () => {
   await fs.rm(root, { recursive: true, force: true });
 });
+
+/** What a lock file written by this module holds. */
+const WHOLE_LOCK = /^\d+ \S+ \d+ [0-9a-f]{16}\n$/;
+
+const secondsAgo = (s: number) => Date.now() / 1000 - s;
+
+async function readOrNull(file: string): Promise<string | null> {
+  return fs.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  });
+}
 
 async function deadPid(): Promise<number> {
   const child = spawn(process.execPath, ['-e', '']);
@@ -109,6 +127,102 @@ describe('lock files', () => {
     expect(await acquireLockFile(path, { staleMs: 600 })).toBeNull();
     await a!.release();
   });
+
+  it('never shows a lock empty or cut short: readers racing 150 creates and releases see it whole or absent', async () => {
+    let stop = false;
+    let present = 0;
+    const partial: string[] = [];
+    const reader = async () => {
+      while (!stop) {
+        const text = await readOrNull(path);
+        if (text === null) continue;
+        present++;
+        if (!WHOLE_LOCK.test(text)) partial.push(text);
+      }
+    };
+    const readers = [reader(), reader(), reader()];
+    for (let i = 0; i < 150; i++) {
+      const lock = await acquireLockFile(path);
+      expect(lock).not.toBeNull();
+      await lock!.release();
+    }
+    stop = true;
+    await Promise.all(readers);
+    expect(partial).toEqual([]);
+    expect(present).toBeGreaterThan(0); // the readers did catch locks in place
+  });
+
+  it('takes an empty or foreign lock as held until unreadableStaleMs (default: staleMs) has passed', async () => {
+    const grace = { unreadableStaleMs: PRIVATE_LOCK_UNREADABLE_STALE_MS };
+    for (const content of ['', '4242\n', 'garbage']) {
+      await fs.writeFile(path, content); // an older version's lock cut short, or another program's dotlock
+      expect(await acquireLockFile(path, grace), JSON.stringify(content)).toBeNull(); // may be mid-write
+      await fs.utimes(path, secondsAgo(10), secondsAgo(10));
+      expect(await acquireLockFile(path), JSON.stringify(content)).toBeNull(); // another program may hold it
+      const a = await acquireLockFile(path, grace);
+      expect(a, JSON.stringify(content)).not.toBeNull();
+      await a!.release();
+    }
+  });
+
+  it('sweeps temp files a killed creator left: this host’s with a dead pid at once, others when stale', async () => {
+    const deadOurs = lockTempPath(path, await deadPid());
+    const deadBreaker = lockTempPath(`${path}.break`, await deadPid());
+    const liveOurs = lockTempPath(path, 1); // pid 1 lives
+    const otherHost = `${path}.f0f0f0f0.77.aaaaaaaaaaaa.tmp`; // (a host whose tag is f0f0f0f0)
+    const otherHostOld = `${path}.f0f0f0f0.78.bbbbbbbbbbbb.tmp`;
+    const unrelated = join(root, 'y.lock.f0f0f0f0.79.cccccccccccc.tmp');
+    for (const f of [deadOurs, deadBreaker, liveOurs, otherHost, otherHostOld, unrelated])
+      await fs.writeFile(f, '');
+    await fs.utimes(otherHostOld, secondsAgo(20), secondsAgo(20));
+    await fs.utimes(unrelated, secondsAgo(20), secondsAgo(20));
+    const a = await acquireLockFile(path, { staleMs: 10_000 });
+    expect(a).not.toBeNull();
+    await a!.release();
+    const left = (await fs.readdir(root)).sort();
+    expect(left).toEqual([liveOurs, otherHost, unrelated].map((f) => f.slice(root.length + 1)).sort());
+  });
+
+  it('a creator SIGKILLed at random moments leaves no lock or a whole one, which the next acquirer breaks', async () => {
+    // (Creating the file and then writing it left an empty lock in some of these kills.)
+    const lockUrl = pathToFileURL(join(import.meta.dirname, 'lock-file.ts')).href;
+    const script = join(root, 'locker.mts');
+    await fs.writeFile(
+      script,
+      `import { acquireLockFile } from ${JSON.stringify(lockUrl)};
+       const path = process.argv[2];
+       for (let i = 0; ; i++) { const l = await acquireLockFile(path); await l.release();
+         if (i === 0) process.stdout.write('ready\\n'); }`,
+    );
+    const kills = async (lock: string) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', script, lock], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const exited = new Promise((r) => child.once('exit', r));
+      const ready = await Promise.race([
+        new Promise<boolean>((r) => child.stdout.once('data', () => r(true))),
+        exited.then(() => false),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 15_000)),
+      ]);
+      await new Promise((r) => setTimeout(r, 5 + Math.floor(Math.random() * 40)));
+      child.kill('SIGKILL');
+      await exited;
+      return ready;
+    };
+    for (let round = 0; round < 3; round++) {
+      const locks = Array.from({ length: 4 }, (_, i) => join(root, `k${round}-${i}.lock`));
+      expect(await Promise.all(locks.map(kills))).toEqual([true, true, true, true]);
+      for (const lock of locks) {
+        const text = await readOrNull(lock);
+        if (text !== null) expect(text).toMatch(WHOLE_LOCK);
+        const next = await acquireLockFile(lock); // waitMs 0: a dead holder never blocks
+        expect(next).not.toBeNull();
+        await next!.release();
+      }
+    }
+    // A kill between writing the temp file and removing it leaves it: the next holder swept it.
+    expect((await fs.readdir(root)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  }, 60_000);
 
   it('throws real errors (no such directory) instead of reporting busy', async () => {
     await expect(acquireLockFile(join(root, 'missing', 'x.lock'))).rejects.toMatchObject({ code: 'ENOENT' });

@@ -1,15 +1,21 @@
-// Lock files created with O_EXCL: the Maildir session lock and the mbox dotlock.
-// A lock holds "pid host time token". It is stale when its holder is a dead process on this
-// host, or when it has not been refreshed (mtime) for staleMs. Holders refresh it on a timer.
-// Breaking a stale lock happens under a short-lived second lock (`<path>.break`) and only
-// after re-checking that the same lock file (inode and content) is still there and stale,
-// so two breakers cannot remove a lock a third process has just taken. A breaker file follows
-// the same rule (dead pid here, or old), so one left by a killed breaker blocks nobody.
+// Lock files: the Maildir session lock, the mbox dotlock, the fetcher's account lock.
+// A lock holds "pid host time token". It is written to a temp file (fsynced) and hard-linked
+// into place, so it appears whole or not at all: EEXIST means another holder has it, and a
+// process killed while creating it leaves no lock, only a temp file that later holders sweep.
+// A lock is stale when its holder is a dead process on this host, or when it has not been
+// refreshed (mtime) for staleMs; holders refresh it on a timer. An empty or foreign lock (no
+// readable holder: an older pop3kit's, or another program's dotlock) is stale after
+// unreadableStaleMs. Breaking a stale lock happens under a short-lived second lock
+// (`<path>.break`) and only after re-checking that the same lock file (inode and content) is
+// still there and stale, so two breakers cannot remove a lock a third process has just taken.
+// A breaker file follows the same rule (dead pid here, or old), so one left by a killed breaker
+// blocks nobody. Needs a file system with hard links (as NFS-safe dotlocks do).
 
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
-import { isCode } from './io.js';
+import { basename, dirname, join } from 'node:path';
+import { isCode, pathExists, writeNewFileSynced } from './io.js';
 
 export interface LockOptions {
   /** A lock not refreshed for this long counts as abandoned (default 5 minutes). */
@@ -18,7 +24,19 @@ export interface LockOptions {
   waitMs?: number;
   /** Refresh period while held (default staleMs / 4). */
   refreshMs?: number;
+  /**
+   * An empty or unparseable lock (no holder to check) counts as abandoned once this old (default
+   * staleMs). Shorten it (PRIVATE_LOCK_UNREADABLE_STALE_MS) only for a lock no other program
+   * takes: an mbox dotlock made by a mail client may well be empty and held.
+   */
+  unreadableStaleMs?: number;
 }
+
+/**
+ * For a lock only pop3kit takes: an empty one is an older pop3kit's (which created the file and
+ * wrote it in a second step), mid-write for microseconds, or left by a kill between the two.
+ */
+export const PRIVATE_LOCK_UNREADABLE_STALE_MS = 5_000;
 
 export interface HeldLock {
   readonly path: string;
@@ -32,6 +50,8 @@ const DEFAULT_STALE_MS = 5 * 60_000;
  * rule for a breaker whose pid cannot be checked: another host's, or a reused pid).
  */
 const BREAKER_STALE_MS = 30_000;
+/** A sweep for leftover temp files looks at this many directory entries at most (big mbox directories). */
+const SWEEP_MAX_ENTRIES = 4096;
 
 interface LockInfo {
   content: string;
@@ -67,11 +87,18 @@ export function processIsDead(pid: number): boolean {
   }
 }
 
-function isStale(info: LockInfo, staleMs: number): boolean {
-  if (Date.now() - info.mtimeMs > staleMs) return true;
-  const [pidText, host] = info.content.split(' ');
-  const pid = Number(pidText);
-  return host === hostname() && /^\d+$/.test(pidText ?? '') && processIsDead(pid);
+/** The holder of a lock or breaker written here ("pid host time ..."); null for anything else. */
+function holderOf(content: string): { pid: number; host: string } | null {
+  const m = /^(\d{1,10}) (\S+) \d+/.exec(content);
+  return m ? { pid: Number(m[1]), host: m[2]! } : null;
+}
+
+function isStale(info: LockInfo, staleMs: number, unreadableStaleMs: number): boolean {
+  const age = Date.now() - info.mtimeMs;
+  if (age > staleMs) return true;
+  const holder = holderOf(info.content);
+  if (holder === null) return age > unreadableStaleMs;
+  return holder.host === hostname() && processIsDead(holder.pid);
 }
 
 /** Same-file check before a removal: the file judged stale in `seen` has not been replaced since. */
@@ -79,20 +106,54 @@ function sameFile(now: LockInfo | null, seen: LockInfo): now is LockInfo {
   return now !== null && now.ino === seen.ino && now.content === seen.content;
 }
 
+/** A short tag of this host's name: temp names tell our own leftovers from another host's. */
+function hostTag(): string {
+  return createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+}
+
+/** `<lock>.<host tag>.<pid>.<random>.tmp`: where a lock (or breaker) is written before it is linked. */
+export function lockTempPath(path: string, pid = process.pid): string {
+  return `${path}.${hostTag()}.${pid}.${randomBytes(6).toString('hex')}.tmp`;
+}
+
+const TEMP_NAME = /^(?:break\.)?([0-9a-f]{8})\.(\d{1,10})\.[0-9a-f]{12}\.tmp$/;
+
+/** Create `path` holding `content`, whole or not at all; false when it already exists. */
 async function tryCreate(path: string, content: string): Promise<boolean> {
-  let fh: fs.FileHandle;
+  // A cheap look first, so that waiting on a held lock does not write and fsync a file per attempt.
+  if (await pathExists(path)) return false;
+  const tmp = lockTempPath(path);
+  await writeNewFileSynced(tmp, Buffer.from(content, 'utf8'));
   try {
-    fh = await fs.open(path, 'wx', 0o600);
+    await fs.link(tmp, path);
+    return true;
   } catch (err) {
-    if (isCode(err, 'EEXIST')) return false;
-    throw err;
-  }
-  try {
-    await fh.writeFile(content);
+    if (!isCode(err, 'EEXIST')) throw err;
+    // NFS may answer a retransmitted LINK with EEXIST although it worked: then the temp has two links.
+    return (await fs.stat(tmp)).nlink === 2;
   } finally {
-    await fh.close();
+    await fs.rm(tmp, { force: true }).catch(() => {});
   }
-  return true;
+}
+
+/**
+ * Remove temp files of `path` (and of its breaker) that a process killed between writing and
+ * linking left: this host's with a dead pid at once, any other once older than staleMs.
+ */
+async function sweepTemps(path: string, staleMs: number): Promise<void> {
+  const dir = dirname(path);
+  const prefix = `${basename(path)}.`;
+  const tag = hostTag();
+  let looked = 0;
+  for await (const entry of await fs.opendir(dir)) {
+    if (++looked > SWEEP_MAX_ENTRIES) break;
+    const m = entry.name.startsWith(prefix) ? TEMP_NAME.exec(entry.name.slice(prefix.length)) : null;
+    if (!m) continue;
+    const pid = Number(m[2]);
+    const file = join(dir, entry.name);
+    const deadHere = m[1] === tag && pid !== process.pid && processIsDead(pid);
+    if (deadHere || Date.now() - (await fs.lstat(file)).mtimeMs > staleMs) await fs.rm(file, { force: true });
+  }
 }
 
 /**
@@ -100,19 +161,24 @@ async function tryCreate(path: string, content: string): Promise<boolean> {
  * again at once (the lock was dealt with, or an abandoned breaker file was cleared); false when
  * another live breaker is busy.
  */
-async function breakStale(path: string, seen: LockInfo, staleMs: number): Promise<boolean> {
+async function breakStale(
+  path: string,
+  seen: LockInfo,
+  staleMs: number,
+  unreadableStaleMs: number,
+): Promise<boolean> {
   const breaker = `${path}.break`;
   if (!(await tryCreate(breaker, `${process.pid} ${hostname()} ${Date.now()}\n`))) {
     // Another breaker at work, or one killed at work: the latter is abandoned once its pid is dead.
     const b = await inspect(breaker);
     if (b === null) return true;
-    if (!isStale(b, BREAKER_STALE_MS)) return false;
+    if (!isStale(b, BREAKER_STALE_MS, PRIVATE_LOCK_UNREADABLE_STALE_MS)) return false;
     if (sameFile(await inspect(breaker), b)) await fs.rm(breaker, { force: true });
     return true;
   }
   try {
     const now = await inspect(path);
-    if (sameFile(now, seen) && isStale(now, staleMs)) await fs.rm(path, { force: true });
+    if (sameFile(now, seen) && isStale(now, staleMs, unreadableStaleMs)) await fs.rm(path, { force: true });
     return true;
   } finally {
     await fs.rm(breaker, { force: true });
@@ -125,16 +191,23 @@ async function breakStale(path: string, seen: LockInfo, staleMs: number): Promis
  */
 export async function acquireLockFile(path: string, opts: LockOptions = {}): Promise<HeldLock | null> {
   const staleMs = opts.staleMs ?? DEFAULT_STALE_MS;
+  const unreadableStaleMs = opts.unreadableStaleMs ?? staleMs;
   const deadline = Date.now() + (opts.waitMs ?? 0);
   const token = randomBytes(8).toString('hex');
   const content = `${process.pid} ${hostname()} ${Date.now()} ${token}\n`;
   let delay = 10;
   let quickRetries = 0;
   for (;;) {
-    if (await tryCreate(path, content)) return holdLock(path, content, opts.refreshMs ?? staleMs / 4);
+    if (await tryCreate(path, content)) {
+      await sweepTemps(path, staleMs).catch(() => {}); // only tidies: never worth failing the lock for
+      return holdLock(path, content, opts.refreshMs ?? staleMs / 4);
+    }
     const seen = await inspect(path);
     // Gone since our attempt, or stale and just broken: try again at once (a bounded number of times).
-    const retryNow = seen === null || (isStale(seen, staleMs) && (await breakStale(path, seen, staleMs)));
+    const retryNow =
+      seen === null ||
+      (isStale(seen, staleMs, unreadableStaleMs) &&
+        (await breakStale(path, seen, staleMs, unreadableStaleMs)));
     if (retryNow && quickRetries++ < 20) continue;
     if (Date.now() >= deadline) return null;
     await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(1, deadline - Date.now()))));
