@@ -128,7 +128,8 @@ export async function runOnce(
     timeoutMs,
   };
   const prepared = await contender.prepare(ctx);
-  if (env.nodeFlags && prepared.argv[0] === process.execPath) prepared.argv.splice(1, 0, ...env.nodeFlags);
+  const node = prepared.argv.indexOf(process.execPath);
+  if (env.nodeFlags && node >= 0) prepared.argv.splice(node + 1, 0, ...env.nodeFlags);
   const runDir = join(env.workRoot, label, `${id}.run`);
   await mkdir(runDir, { recursive: true });
   const mark = await server.logMark();

@@ -78,3 +78,26 @@ export function resetPeakRss(pid: number): boolean {
     return false;
   }
 }
+
+/** CPU time (ms) of each thread of `pid`, summed by thread name (main `node`, `libuv-worker`, V8 helpers). */
+export function threadCpuMs(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const line = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = line.slice(line.lastIndexOf(')') + 2).split(' ');
+      const ticks = Number(f[11]) + Number(f[12]); // utime, stime
+      out.set(name, (out.get(name) ?? 0) + ticks * TICK_MS);
+    } catch {
+      // thread ended
+    }
+  }
+  return out;
+}
