@@ -1,11 +1,11 @@
 // The built `pop3` (dist/cli/main.js, made by `npm ci` / `npm run build`) against a real Dovecot:
 // every one-shot command over implicit TLS and STLS, URL forms with ;AUTH=, a secret from each
 // source, --json parsed, and fetch --delete / dele --yes on carol (left empty again, as found).
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateMessages, toWireForm, writeMaildir } from '../fixtures/mail-generator.js';
-import { runCli, tempDir, tempHome } from '../integration/cli-harness.js';
+import { PASSWORD, runCli, sampleMessage, startServer, tempDir, tempHome } from '../integration/cli-harness.js';
 
 const peer = inject('dovecot');
 const bob = peer.users.find((u) => u.user === 'bob')!;
@@ -135,5 +135,55 @@ describe('pop3 (built) against Dovecot', () => {
     expect(dele.code, dele.stderr).toBe(0);
     const stat = await runCli(['stat', tlsUrl('carol'), '--ca-file', caFile, '--json'], as(carol.pass));
     expect(JSON.parse(stat.stdout).count).toBe(0);
+  });
+
+  it('Dovecot reads the Maildir that pop3 fetch writes: every message served back byte for byte', async () => {
+    const sent = [1, 2, 3].map((i) => sampleMessage(i, '.a line with a leading dot\r\n'));
+    const ours = await startServer({ messages: sent });
+    try {
+      const ourCa = join(tempDir(), 'ours.pem');
+      writeFileSync(ourCa, ours.ca);
+      const fetch = await runCli(
+        [
+          'fetch',
+          `pop3s://alice@127.0.0.1:${ours.tlsPort}`,
+          '--ca-file',
+          ourCa,
+          '--maildir',
+          carol.maildir,
+          '--state-dir',
+          join(tempDir(), 's'),
+        ],
+        { env: { POP3_PASSWORD: PASSWORD } },
+      );
+      expect(fetch.code, fetch.stderr).toBe(0);
+    } finally {
+      await ours.close();
+    }
+    // Delivered by root; handed to the mail user, as an MDA running as that user would leave them.
+    const owner = statSync(carol.maildir);
+    for (const sub of ['new', 'cur', 'tmp']) {
+      for (const name of readdirSync(join(carol.maildir, sub))) {
+        chownSync(join(carol.maildir, sub, name), owner.uid, owner.gid);
+      }
+    }
+    const url = tlsUrl('carol');
+    const rows = JSON.parse(
+      (await runCli(['inbox', url, '--ca-file', caFile, '--json'], as(carol.pass))).stdout,
+    );
+    expect(rows.map((r: { subject: string }) => r.subject).sort()).toEqual([
+      'Message number 1',
+      'Message number 2',
+      'Message number 3',
+    ]);
+    const got: string[] = [];
+    for (const n of [1, 2, 3]) {
+      const r = await runCli(['retr', String(n), url, '--ca-file', caFile], as(carol.pass));
+      expect(r.code, r.stderr).toBe(0);
+      got.push(r.stdout);
+    }
+    expect(got.sort()).toEqual([...sent].sort());
+    const dele = await runCli(['dele', '1', '2', '3', url, '--ca-file', caFile, '--yes'], as(carol.pass));
+    expect(dele.code, dele.stderr).toBe(0);
   });
 });
