@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fsyncDir, isMissing, writeAll } from '../mailstore/io.js';
+import { isMissing, replaceFileAtomic } from '../mailstore/io.js';
 import { isValidUid } from '../mailstore/maildir-names.js';
 import { Pop3Error } from '../protocol/errors.js';
 
@@ -133,30 +133,10 @@ export async function loadState(path: string): Promise<SeenState> {
   }
 }
 
-/** Replace `path` with `data` atomically and durably: temp file, fsync, rename, fsync dir. */
-export async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const fh = await fs.open(tmp, 'wx', 0o600);
-  try {
-    await writeAll(fh, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
-    await fh.sync();
-  } catch (err) {
-    await fh.close().catch(() => {});
-    await fs.rm(tmp, { force: true });
-    throw err;
-  }
-  await fh.close();
-  try {
-    await fs.rename(tmp, path);
-  } catch (err) {
-    await fs.rm(tmp, { force: true });
-    throw err;
-  }
-  await fsyncDir(dirname(path));
-}
-
+/** Replace the state file atomically and durably (temp file, fsync, rename, fsync dir). */
 export async function saveState(path: string, account: string, state: SeenState): Promise<void> {
-  await writeFileAtomic(path, state.toJSON(account));
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`; // see removeStaleTemps
+  await replaceFileAtomic(path, Buffer.from(state.toJSON(account), 'utf8'), { tmp, syncDir: true });
 }
 
 /** Remove temp files a killed writer left beside `path`. Only call while holding the account lock. */

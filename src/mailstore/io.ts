@@ -1,6 +1,7 @@
 // Small file-system and byte-stream helpers shared by the stores and the delivery code.
 
 import { promises as fs } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 
 /** A message to deliver: bytes in memory, a Readable, or any async iterable of chunks. */
@@ -30,20 +31,49 @@ export async function writeAll(fh: fs.FileHandle, buf: Uint8Array, position?: nu
 }
 
 /**
- * Create `path` (it must not exist yet; mode 0600) holding `data`, fsynced before it is closed.
- * A failed write removes the file again.
+ * Create `path` (it must not exist yet; mode 0600), write `data` (bytes or a stream of chunks)
+ * and fsync it. Returns the bytes written. On any failure, the stream's too, nothing is left.
  */
-export async function writeNewFileSynced(path: string, data: Uint8Array): Promise<void> {
+export async function writeNewFileSynced(
+  path: string,
+  data: Uint8Array | AsyncIterable<Uint8Array>,
+): Promise<number> {
   const fh = await fs.open(path, 'wx', 0o600);
+  let bytes = 0;
   try {
-    await writeAll(fh, data);
+    for await (const chunk of data instanceof Uint8Array ? [data] : data) {
+      await writeAll(fh, chunk);
+      bytes += chunk.length;
+    }
     await fh.sync();
+    await fh.close();
   } catch (err) {
     await fh.close().catch(() => {});
     await fs.rm(path, { force: true });
     throw err;
   }
-  await fh.close();
+  return bytes;
+}
+
+/**
+ * Replace `path` with `data` atomically: write and fsync `tmp` (a new name beside `path`, so the
+ * rename stays in one directory), then rename it over `path`. Readers see the old file or the new
+ * one, never a torn one. With `syncDir`, the directory is fsynced too, so the replacement itself
+ * survives a crash (not only the bytes).
+ */
+export async function replaceFileAtomic(
+  path: string,
+  data: Uint8Array,
+  opts: { tmp: string; syncDir?: boolean },
+): Promise<void> {
+  await writeNewFileSynced(opts.tmp, data);
+  try {
+    await fs.rename(opts.tmp, path);
+  } catch (err) {
+    await fs.rm(opts.tmp, { force: true });
+    throw err;
+  }
+  if (opts.syncDir) await fsyncDir(dirname(path));
 }
 
 /** fsync a directory so a rename or unlink in it survives a crash. */

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Pop3Error } from '../protocol/errors.js';
 import { WireSizeCounter } from '../protocol/wire-size.js';
-import { chunksOf, crlfToLf, fsyncDir, isMissing, type MessageSource, writeAll } from './io.js';
+import { chunksOf, crlfToLf, fsyncDir, isMissing, type MessageSource, writeNewFileSynced } from './io.js';
 
 export interface MaildirDeliverOptions {
   /** Refuse messages larger than this many stored bytes (default 1 GiB): error ELIMIT, nothing kept. */
@@ -65,24 +65,18 @@ export async function writeTmp(
   await ensureMaildir(dir);
   const unique = uniqueMaildirName();
   const tmpPath = join(dir, 'tmp', unique);
-  const fh = await fs.open(tmpPath, 'wx', 0o600);
   const counter = new WireSizeCounter();
-  try {
-    const chunks = opts.lineEnds === 'lf' ? crlfToLf(chunksOf(source)) : chunksOf(source);
+  const chunks = opts.lineEnds === 'lf' ? crlfToLf(chunksOf(source)) : chunksOf(source);
+  async function* counted(): AsyncGenerator<Buffer> {
     for await (const chunk of chunks) {
       if (counter.bytes + chunk.length > maxBytes) {
         throw new Pop3Error(`message exceeds the delivery limit of ${maxBytes} bytes`, { code: 'ELIMIT' });
       }
       counter.push(chunk);
-      await writeAll(fh, chunk);
+      yield chunk;
     }
-    await fh.sync();
-    await fh.close();
-  } catch (err) {
-    await fh.close().catch(() => {});
-    await fs.rm(tmpPath, { force: true });
-    throw err;
   }
+  await writeNewFileSynced(tmpPath, counted());
   return {
     tmpPath,
     name: `${unique},S=${counter.bytes},W=${counter.octets}`,

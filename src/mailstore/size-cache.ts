@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { isMissing, writeAll } from './io.js';
+import { isMissing, replaceFileAtomic } from './io.js';
 
 export const SIZE_CACHE_FILE = 'pop3kit-sizes';
 const HEADER = 'pop3kit-sizes 1';
@@ -52,21 +52,8 @@ export async function writeSizeCache(
   const lines = [HEADER];
   for (const [base, e] of entries)
     lines.push(`${Buffer.from(base, 'latin1').toString('hex')} ${e.bytes} ${e.octets}`);
-  const tmp = join(maildir, `${SIZE_CACHE_FILE}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fh = await fs.open(tmp, 'wx', 0o600);
-  try {
-    await writeAll(fh, Buffer.from(`${lines.join('\n')}\n`, 'latin1'));
-    await fh.sync();
-  } catch (err) {
-    await fh.close().catch(() => {});
-    await fs.rm(tmp, { force: true });
-    throw err;
-  }
-  await fh.close();
-  try {
-    await fs.rename(tmp, join(maildir, SIZE_CACHE_FILE));
-  } catch (err) {
-    await fs.rm(tmp, { force: true });
-    throw err;
-  }
+  const path = join(maildir, SIZE_CACHE_FILE);
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  // No directory fsync: a cache lost in a crash only costs a recount.
+  await replaceFileAtomic(path, Buffer.from(`${lines.join('\n')}\n`, 'latin1'), { tmp });
 }
