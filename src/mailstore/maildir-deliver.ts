@@ -8,7 +8,15 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Pop3Error } from '../protocol/errors.js';
 import { WireSizeCounter } from '../protocol/wire-size.js';
-import { chunksOf, crlfToLf, fsyncDir, isMissing, type MessageSource, writeNewFileSynced } from './io.js';
+import {
+  chunksOf,
+  crlfToLf,
+  fsyncDir,
+  isMissing,
+  type MessageSource,
+  pathExists,
+  writeNewFileSynced,
+} from './io.js';
 
 export interface MaildirDeliverOptions {
   /** Refuse messages larger than this many stored bytes (default 1 GiB): error ELIMIT, nothing kept. */
@@ -100,7 +108,7 @@ export async function publish(
   try {
     await fs.rename(tmp.tmpPath, path);
   } catch (err) {
-    if (!isMissing(err) || !(await exists(path))) throw err;
+    if (!isMissing(err) || !(await pathExists(path))) throw err;
   }
   await fsyncDir(join(dir, 'new'));
   return { path, name: tmp.name };
@@ -113,14 +121,4 @@ export async function deliverToMaildir(
   opts: MaildirDeliverOptions = {},
 ): Promise<{ path: string; name: string }> {
   return publish(dir, await writeTmp(dir, source, opts));
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await fs.lstat(path);
-    return true;
-  } catch (err) {
-    if (isMissing(err)) return false;
-    throw err;
-  }
 }

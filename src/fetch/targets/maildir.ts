@@ -4,7 +4,7 @@
 // rename (roll forward); otherwise it was never made visible and will be fetched again.
 import { promises as fs } from 'node:fs';
 import { basename, join } from 'node:path';
-import { isMissing } from '../../mailstore/io.js';
+import { isMissing, pathExists } from '../../mailstore/io.js';
 import { processIsDead } from '../../mailstore/lock-file.js';
 import { publish, uniqueMaildirName, writeTmp } from '../../mailstore/maildir-deliver.js';
 import type { IntentTarget } from '../journal.js';
@@ -36,19 +36,9 @@ export function maildirTarget(dir: string, opts: MaildirTargetOptions = {}): Tar
   };
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await fs.lstat(path);
-    return true;
-  } catch (err) {
-    if (isMissing(err)) return false;
-    throw err;
-  }
-}
-
 /** Is the intent's message in new/ or cur/ (a reader may have moved it and added flags)? */
 async function visible(dir: string, name: string): Promise<boolean> {
-  if (await exists(join(dir, 'new', name))) return true;
+  if (await pathExists(join(dir, 'new', name))) return true;
   let names: string[];
   try {
     names = await fs.readdir(join(dir, 'cur'));
@@ -65,7 +55,7 @@ export async function recoverMaildirIntent(
 ): Promise<boolean> {
   if (await visible(intent.dir, intent.name)) return true;
   const tmpPath = join(intent.dir, 'tmp', intent.tmp);
-  if (!(await exists(tmpPath))) return false;
+  if (!(await pathExists(tmpPath))) return false;
   await publish(intent.dir, { tmpPath, name: intent.name });
   return true;
 }
