@@ -45,11 +45,10 @@ beforeAll(async () => {
 });
 afterAll(() => server.close({ graceful: false }));
 
-function runFetch(
-  user: string,
-  dir: string,
-  killAfterMs: number | undefined,
-): Promise<{ code: number | null; killed: boolean }> {
+/** When to kill: so long after the process started, or so long after it logged in; never. */
+type Kill = { afterSpawnMs: number } | { afterLoginMs: number } | undefined;
+
+function runFetch(user: string, dir: string, kill: Kill): Promise<{ code: number | null; killed: boolean }> {
   const args = [
     BIN,
     'fetch',
@@ -70,15 +69,24 @@ function runFetch(
       stdio: ['ignore', 'ignore', 'ignore'],
     });
     let killed = false;
-    const timer =
-      killAfterMs === undefined
-        ? setTimeout(() => child.kill('SIGKILL'), 120_000)
-        : setTimeout(() => {
-            killed = child.exitCode === null;
-            child.kill('SIGKILL');
-          }, killAfterMs);
+    const killNow = () => {
+      killed = child.exitCode === null;
+      child.kill('SIGKILL');
+    };
+    let timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    const onLogin = (info: { user?: string }) => {
+      if (info.user !== user || kill === undefined || !('afterLoginMs' in kill)) return;
+      server.off('login', onLogin);
+      clearTimeout(timer);
+      timer = setTimeout(killNow, kill.afterLoginMs);
+    };
+    if (kill && 'afterSpawnMs' in kill) {
+      clearTimeout(timer);
+      timer = setTimeout(killNow, kill.afterSpawnMs);
+    } else if (kill) server.on('login', onLogin);
     child.on('close', (code) => {
       clearTimeout(timer);
+      server.off('login', onLogin);
       resolve({ code, killed });
     });
   });
@@ -121,14 +129,23 @@ describe('pop3 fetch killed at random (built binary)', () => {
       let killed = 0;
       let withProgress = 0; // killed runs that had delivered something first
       let before = check(user, dir);
+      let deletedDuring = 0; // killed runs whose QUIT had removed mail from the server
+      let onServer = store.list(user).length;
       for (let run = 0; run < RUNS; run++) {
-        // Start-up takes 0.3-1.5 s under load; kill anywhere from before login to the end.
-        const r = await runFetch(user, dir, 200 + Math.floor(Math.random() * 2500));
+        // Every other run is killed during its session (0-800 ms after login: RETR, delivery, DELE,
+        // QUIT); the rest anywhere from start-up on (start-up alone takes 0.3-2 s on a busy machine).
+        const kill: Kill =
+          run % 2 === 0
+            ? { afterLoginMs: Math.floor(Math.random() * 800) }
+            : { afterSpawnMs: 200 + Math.floor(Math.random() * 2500) };
+        const r = await runFetch(user, dir, kill);
         if (r.killed) killed++;
         const now = check(user, dir);
         if (now > before) withProgress++;
         before = now;
+        if (store.list(user).length < onServer) deletedDuring++;
         for (let k = 0; k < 3; k++) addMessage(user);
+        onServer = store.list(user).length;
       }
       // A session killed a moment ago may still hold the maildrop ([IN-USE], exit 75): retry, bounded.
       let final = await runFetch(user, dir, undefined);
@@ -143,7 +160,7 @@ describe('pop3 fetch killed at random (built binary)', () => {
       expect(store.list(user)).toHaveLength(user === 'del' ? 0 : total);
       console.log(
         `cli crash test (${user}): ${RUNS} runs, ${killed} killed, ${withProgress} of them after delivering ` +
-          `some mail; ${total} messages, each in the Maildir exactly once`,
+          `some mail, ${deletedDuring} after deleting on the server; ${total} messages, each in the Maildir exactly once`,
       );
     }, 600_000);
   }
