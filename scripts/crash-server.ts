@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pop3Client } from '../src/client/client.js';
 import { LOCK_FILE, MaildirStore } from '../src/mailstore/maildir-store.js';
+import { SIZE_CACHE_FILE } from '../src/mailstore/size-cache.js';
 import type { MailStore } from '../src/mailstore/types.js';
 import { Pop3Error } from '../src/protocol/errors.js';
 import { Pop3Server } from '../src/server/server.js';
@@ -63,7 +64,10 @@ export interface CrashReport {
   retrChecked: number;
   staleLocksAfterKill: number;
   breakerFilesAfterKill: number;
-  leftoverTempFiles: number;
+  /** After the final clean session: size-cache temp files that kills left (nothing sweeps them). */
+  leftoverSizeCacheTemps: number;
+  /** After the final clean session: lock temp files and breaker files still in the Maildirs. */
+  leftoverLockFiles: number;
   inUseRefusals: number;
   finalMessages: number;
   violations: string[];
@@ -442,7 +446,8 @@ export async function runServerCrash(opts: CrashOptions): Promise<CrashReport> {
     retrChecked: 0,
     staleLocksAfterKill: 0,
     breakerFilesAfterKill: 0,
-    leftoverTempFiles: 0,
+    leftoverSizeCacheTemps: 0,
+    leftoverLockFiles: 0,
     inUseRefusals: 0,
     finalMessages: 0,
     violations: [],
@@ -469,10 +474,12 @@ export async function runServerCrash(opts: CrashOptions): Promise<CrashReport> {
           `violations ${before}->${report.violations.length}`,
       );
     }
-    for (const box of boxes) {
-      report.leftoverTempFiles += (await fs.readdir(box.dir)).filter((n) => n.endsWith('.tmp')).length;
-    }
     await finalCheck(root, boxes, report);
+    for (const box of boxes) {
+      const names = await fs.readdir(box.dir);
+      report.leftoverSizeCacheTemps += names.filter((n) => n.startsWith(`${SIZE_CACHE_FILE}.`)).length;
+      report.leftoverLockFiles += names.filter((n) => n.startsWith(`${LOCK_FILE}.`)).length;
+    }
   } finally {
     if (!opts.dir && !opts.keepDir) await fs.rm(root, { recursive: true, force: true });
     else log(`store kept in ${root}`);
@@ -495,7 +502,8 @@ export function formatReport(r: CrashReport): string {
       `none ${r.unansweredRemovedNone}, part ${r.unansweredRemovedPart}`,
     `  stale locks left by kills ${r.staleLocksAfterKill}, breaker files ${r.breakerFilesAfterKill}; ` +
       `[IN-USE] refusals ${r.inUseRefusals}`,
-    `  leftover temp files ${r.leftoverTempFiles}; ` +
+    `  left in the Maildirs: size-cache temp files ${r.leftoverSizeCacheTemps}, ` +
+      `lock temp/breaker files ${r.leftoverLockFiles}; ` +
       `final check: ${r.finalMessages} messages listed and byte-identical`,
     `  violations ${v.length}${v.length ? `:\n    ${v.slice(0, 50).join('\n    ')}` : ''}`,
   ].join('\n');

@@ -1,7 +1,8 @@
 // The server SIGKILLed during sessions that delete mail (a bounded run of scripts/crash-server.ts:
 // 15 kills here, 50 or more from the script), and the Maildir session lock after a kill at the exact
-// moments that matter: while a session holds it, right after the lock file is created, and while a
-// stale lock is being broken. A killed server must never block the next one: its pid is dead.
+// moments that matter: while a session holds it, between writing the lock's temp file and linking
+// it, right after linking it, and while a stale lock is being broken. A killed server must never
+// block the next one (its pid is dead), and the next login sweeps what the kill left.
 import { spawn, spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
@@ -63,14 +64,22 @@ it('self-check: the same run catches a store that also removes one message no QU
   ).not.toEqual([]);
 }, 300_000);
 
-// The child for openAndDie(): argv is storeUrl, root, user, killAt.
+// The child for openAndDie(): argv is storeUrl, root, user, op ('open' | 'link' | 'none'), pattern.
 const OPEN_AND_DIE = `import fs from 'node:fs';
-const [storeUrl, root, user, killAt] = process.argv.slice(2);
-const realOpen = fs.promises.open;
-fs.promises.open = async function (path, flags, mode) {
-  const fh = await realOpen.call(fs.promises, path, flags, mode);
-  if (flags === 'wx' && String(path).endsWith(killAt)) process.kill(process.pid, 'SIGKILL');
+import { basename } from 'node:path';
+const [storeUrl, root, user, op, pattern] = process.argv.slice(2);
+const hit = (path) => new RegExp(pattern).test(basename(String(path)));
+const p = fs.promises;
+const realOpen = p.open;
+const realLink = p.link;
+if (op === 'open') p.open = async function (path, flags, mode) {
+  const fh = await realOpen.call(p, path, flags, mode);
+  if (flags === 'wx' && hit(path)) process.kill(process.pid, 'SIGKILL');
   return fh;
+};
+if (op === 'link') p.link = async function (from, to) {
+  await realLink.call(p, from, to);
+  if (hit(to)) process.kill(process.pid, 'SIGKILL');
 };
 const { MaildirStore } = await import(storeUrl);
 await new MaildirStore({ root }).openMailbox(user);
@@ -79,15 +88,16 @@ setInterval(() => {}, 1000); // hold the lock until killed
 `;
 
 /**
- * Open the user's maildrop in a child process that SIGKILLs itself right after it creates a file
- * whose name ends in `killAt` (an exclusive-create open), as a crash at that instant would.
- * Resolves with how the child ended: 'killed', or 'opened' if that file was never created.
+ * Open the user's maildrop in a child process that SIGKILLs itself right after its first
+ * exclusive-create open (op 'open') or hard link (op 'link', by destination) of a file whose name
+ * matches `pattern`, as a crash at that instant would. Resolves 'killed', or 'opened' when no such
+ * file operation happened (the child is then killed while it holds the maildrop).
  */
-async function openAndDie(user: string, killAt: string): Promise<'killed' | 'opened'> {
+async function openAndDie(user: string, op: 'open' | 'link' | 'none', pattern = '^$'): Promise<string> {
   const storeUrl = pathToFileURL(join(import.meta.dirname, '../../src/mailstore/maildir-store.ts')).href;
   const script = join(work, 'open-and-die.mts');
   await fs.writeFile(script, OPEN_AND_DIE);
-  const args = ['--import', 'tsx', script, storeUrl, join(work, 'store'), user, killAt];
+  const args = ['--import', 'tsx', script, storeUrl, join(work, 'store'), user, op, pattern];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let opened = false;
@@ -106,6 +116,11 @@ async function openAndDie(user: string, killAt: string): Promise<'killed' | 'ope
       else reject(new Error(`child exited with ${code}`));
     });
   });
+}
+
+/** Lock-related names in a Maildir: the lock, its breaker, and their temp files. */
+async function lockFiles(dir: string): Promise<string[]> {
+  return (await fs.readdir(dir)).filter((n) => n.startsWith(LOCK_FILE)).sort();
 }
 
 async function seedUser(user: string): Promise<string> {
@@ -134,32 +149,44 @@ function deadPid(): number {
 }
 
 describe('the Maildir lock after a SIGKILL', () => {
-  it('a server killed while a session holds the maildrop does not block the next login', async () => {
+  const LOCK = LOCK_FILE.replace('.', '\\.');
+  const TEMP = `^${LOCK}\\.[0-9a-f]{8}\\.\\d+\\.[0-9a-f]{12}\\.tmp$`;
+
+  it('killed while a session holds the maildrop: the next login breaks the lock at once', async () => {
     const dir = await seedUser('held');
-    expect(await openAndDie('held', '.never-created')).toBe('opened');
+    expect(await openAndDie('held', 'none')).toBe('opened');
     expect((await fs.readFile(join(dir, LOCK_FILE), 'utf8')).split(' ')[1]).toBe(hostname());
     expect(await loginCount('held')).toBe(3);
+    expect(await lockFiles(dir)).toEqual([]);
   }, 60_000);
 
-  it('BUG: killed right after creating pop3kit.lock, before writing its pid, the empty lock blocks logins with [IN-USE] for staleLockMs (5 min)', async () => {
-    // MaildirStore's lock-file.ts creates the lock (open 'wx') and writes "pid host time token"
-    // in a second step; a kill in between leaves an empty file, which isStale() cannot tie to a
-    // dead pid, so it counts as held until its mtime is staleLockMs old. Reproduced by random
-    // kills too (about 1 in 30 kills of a process that opens maildrops in a loop).
-    const dir = await seedUser('empty-lock');
-    expect(await openAndDie('empty-lock', `/${LOCK_FILE}`)).toBe('killed');
-    expect(await fs.readFile(join(dir, LOCK_FILE), 'utf8')).toBe('');
-    expect(await loginCount('empty-lock')).toBe(3);
+  it('killed after creating the lock temp file, before linking it: no lock; the next login works and sweeps the temp', async () => {
+    // Before 3df9443 the lock itself was created empty and written in a second step: a kill in
+    // between left an empty lock that refused logins with [IN-USE] for staleLockMs (5 min).
+    const dir = await seedUser('temp-lock');
+    expect(await openAndDie('temp-lock', 'open', TEMP)).toBe('killed');
+    const left = await lockFiles(dir);
+    expect(left).toHaveLength(1);
+    expect(left[0]).toMatch(new RegExp(TEMP));
+    expect(await loginCount('temp-lock')).toBe(3);
+    expect(await lockFiles(dir)).toEqual([]);
   }, 60_000);
 
-  it('BUG: killed while breaking a stale lock, the orphaned pop3kit.lock.break blocks logins with [IN-USE] for 30 s', async () => {
-    // breakStale() takes `<lock>.break` with O_EXCL; if another breaker file exists it gives up
-    // unless that file is 30 s old, without checking whether its pid is alive. A kill between
-    // creating and removing it (reproduced by random kills too) leaves one behind.
+  it('killed right after linking the lock, its temp file still there: the next login works and sweeps both', async () => {
+    const dir = await seedUser('linked-lock');
+    expect(await openAndDie('linked-lock', 'link', `^${LOCK}$`)).toBe('killed');
+    expect((await lockFiles(dir)).length).toBe(2);
+    expect(await loginCount('linked-lock')).toBe(3);
+    expect(await lockFiles(dir)).toEqual([]);
+  }, 60_000);
+
+  it('killed while breaking a stale lock (its breaker file just linked): the next login works', async () => {
+    // Before e7d32b3 an orphaned pop3kit.lock.break refused logins with [IN-USE] for 30 s.
     const dir = await seedUser('breaker');
     await fs.writeFile(join(dir, LOCK_FILE), `${deadPid()} ${hostname()} ${Date.now()} 0123456789abcdef\n`);
-    expect(await openAndDie('breaker', `/${LOCK_FILE}.break`)).toBe('killed');
-    await expect(fs.stat(join(dir, `${LOCK_FILE}.break`))).resolves.toBeTruthy();
+    expect(await openAndDie('breaker', 'link', `^${LOCK}\\.break$`)).toBe('killed');
+    expect(await lockFiles(dir)).toContain(`${LOCK_FILE}.break`);
     expect(await loginCount('breaker')).toBe(3);
+    expect(await lockFiles(dir)).toEqual([]);
   }, 60_000);
 });
