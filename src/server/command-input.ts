@@ -41,6 +41,9 @@ export class CommandInput {
     socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
     socket.on('close', this.#onEnd);
+    // A TLS socket can have ended (or closed) already when it is handed over: the client's end came in
+    // right behind its handshake, before this listener existed. Without this the session never saw it.
+    if (socket.readableEnded || socket.destroyed) this.#ended = true;
   }
 
   /** Stop reading (before a TLS upgrade hands the connection to another socket). */

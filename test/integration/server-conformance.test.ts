@@ -54,6 +54,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Duplex, PassThrough } from 'node:stream';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -932,6 +933,57 @@ describe('adversarial server cases', () => {
     const d = await Wire.connect(port);
     clients.push(d);
     expect(await d.line(2000)).toBe('+OK POP3 server ready');
+  });
+
+  it('server case 10: a client that closes right after the TLS handshake (STLS or implicit) ends its session at once', async () => {
+    const { port, server } = await start({ ...tlsOpts() });
+    const implicitPort = (await server.listen({ port: 0, implicitTls: true })).port;
+    const reasons: string[] = [];
+    server.on('disconnect', (info) => reasons.push(info.reason));
+    const handshakeThenEnd = async (socket: net.Socket) => {
+      const secure = tls.connect({ socket, servername: 'localhost', ca: testCerts().ca });
+      secure.on('error', () => {});
+      await new Promise<void>((resolve) => secure.once('secureConnect', () => resolve()));
+      secure.end(); // right away: close_notify and FIN may arrive with the client's Finished
+    };
+    for (let i = 0; i < 10; i++) {
+      const c = await Wire.connect(port);
+      clients.push(c);
+      await c.line();
+      expect(await c.cmd('STLS')).toMatch(/^\+OK/);
+      c.socket.removeAllListeners('data');
+      await handshakeThenEnd(c.socket);
+      const raw = net.connect(implicitPort, '127.0.0.1');
+      raw.on('error', () => {});
+      await new Promise<void>((resolve) => raw.once('connect', () => resolve()));
+      await handshakeThenEnd(raw);
+    }
+    // The same over an in-process stream (handle() takes any duplex), where the client's Finished,
+    // close_notify and end reliably arrive together: the TLS socket has ended before the session
+    // starts reading it.
+    for (let i = 0; i < 5; i++) {
+      const up = new PassThrough();
+      const down = new PassThrough();
+      server.handle(Duplex.from({ readable: up, writable: down }));
+      const client = Duplex.from({ readable: down, writable: up });
+      client.on('error', () => {});
+      let seen = '';
+      const onData = (d: Buffer) => {
+        seen += d.toString('latin1');
+      };
+      client.on('data', onData);
+      client.write('STLS\r\n');
+      const until = Date.now() + 2000;
+      while (!seen.includes('negotiation') && Date.now() < until) await pause(5);
+      client.off('data', onData);
+      client.pause();
+      await handshakeThenEnd(client as net.Socket);
+    }
+    // The pre-login timeout is 60 s: sessions that missed the end would still be open.
+    const deadline = Date.now() + 3000;
+    while (reasons.length < 25 && Date.now() < deadline) await pause(20);
+    expect(reasons).toHaveLength(25);
+    expect(server.sessionCount).toBe(0);
   });
 
   it('server case 13: bad base64, spaces or padding in SASL data are -ERR, and AUTH still works after', async () => {
