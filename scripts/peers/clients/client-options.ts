@@ -10,10 +10,13 @@ export interface ClientRunOptions {
   user: string;
   /** Written only to a 0600 config file or passed through the environment, never on a command line. */
   pass: string;
-  /** 'starttls': plain connect then STLS; 'implicit': TLS from the first byte. */
-  tls: 'starttls' | 'implicit';
-  /** PEM file of the CA that signed the server certificate (verification is always on). */
-  caFile: string;
+  /**
+   * 'starttls': plain connect then STLS; 'implicit': TLS from the first byte; 'none': cleartext
+   * (the password goes in the clear: for benchmarks on loopback only).
+   */
+  tls: 'starttls' | 'implicit' | 'none';
+  /** PEM file of the CA that signed the server certificate (verification is always on). Needed with TLS. */
+  caFile?: string;
   /** The name the certificate must carry, when it differs from `host`. */
   servername?: string;
   /** true: leave every message on the server; false: DELE each one and QUIT. */
@@ -33,4 +36,10 @@ export async function inWorkDir<T>(workDir: string | undefined, fn: (dir: string
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The CA file, which every TLS mode needs. */
+export function requireCaFile(opts: ClientRunOptions): string {
+  if (!opts.caFile) throw new TypeError(`tls '${opts.tls}' needs caFile`);
+  return opts.caFile;
 }

@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ClientRunOptions, inWorkDir } from './client-options.js';
+import { type ClientRunOptions, inWorkDir, requireCaFile } from './client-options.js';
 import { type ChildResult, isolatedEnv, rcQuote, runChild } from './run-child.js';
 
 export interface FetchmailOptions extends ClientRunOptions {
@@ -25,18 +25,21 @@ function shellWord(value: string): string {
 }
 
 export function fetchmailConfig(opts: FetchmailOptions): string {
+  // sslproto without `ssl` makes fetchmail require STLS (and fail if the server lacks it).
+  const proto = opts.tls === 'implicit' ? 'ssl sslproto tls1.2+' : 'sslproto tls1.2+';
   const tls =
-    opts.tls === 'implicit'
-      ? 'ssl sslproto tls1.2+'
-      : // sslproto without `ssl` makes fetchmail require STLS (and fail if the server lacks it).
-        'sslproto tls1.2+';
+    opts.tls === 'none'
+      ? ['  sslproto ""'] // fetchmail's way to say: no TLS, not even opportunistic STLS
+      : [
+          `  ${proto} sslcertck sslcertfile ${rcQuote(requireCaFile(opts))}`,
+          ...(opts.servername ? [`  sslcommonname ${rcQuote(opts.servername)}`] : []),
+        ];
   const timeout = Math.min(60, Math.max(1, Math.ceil(opts.timeoutMs / 1000)));
   return [
     'set no syslog',
     `poll ${rcQuote(opts.host)} port ${opts.port} proto pop3 auth password timeout ${timeout}`,
     `  user ${rcQuote(opts.user)} password ${rcQuote(opts.pass)} is ${rcQuote(userInfo().username)} here`,
-    `  ${tls} sslcertck sslcertfile ${rcQuote(opts.caFile)}`,
-    ...(opts.servername ? [`  sslcommonname ${rcQuote(opts.servername)}`] : []),
+    ...tls,
     `  ${opts.keep ? 'keep' : 'nokeep'} fetchall no stripcr`,
     `  mda ${rcQuote(`/bin/sh ${shellWord(SAVE_MESSAGE)} ${shellWord(opts.outDir)}`)}`,
     '',

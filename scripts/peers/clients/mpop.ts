@@ -3,7 +3,7 @@
 // prepends its own `Received:` header (see stripMpopReceived).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ClientRunOptions, inWorkDir } from './client-options.js';
+import { type ClientRunOptions, inWorkDir, requireCaFile } from './client-options.js';
 import { type ChildResult, isolatedEnv, rcQuote, runChild } from './run-child.js';
 
 export interface MpopOptions extends ClientRunOptions {
@@ -27,10 +27,14 @@ export function mpopConfig(opts: MpopOptions, workDir: string): string {
     `user ${rcQuote(opts.user)}`,
     `password ${rcQuote(opts.pass)}`,
     `auth ${rcQuote(opts.auth ?? 'user')}`,
-    'tls on',
-    `tls_starttls ${opts.tls === 'starttls' ? 'on' : 'off'}`,
-    `tls_trust_file ${rcQuote(opts.caFile)}`,
-    ...(opts.servername ? [`tls_host_override ${rcQuote(opts.servername)}`] : []),
+    ...(opts.tls === 'none'
+      ? ['tls off']
+      : [
+          'tls on',
+          `tls_starttls ${opts.tls === 'starttls' ? 'on' : 'off'}`,
+          `tls_trust_file ${rcQuote(requireCaFile(opts))}`,
+          ...(opts.servername ? [`tls_host_override ${rcQuote(opts.servername)}`] : []),
+        ]),
     `pipelining ${opts.pipelining ?? 'auto'}`,
     // mpop's per-operation network timeout; the whole run is bounded by timeoutMs.
     `timeout ${Math.min(60, Math.max(1, Math.ceil(opts.timeoutMs / 1000)))}`,

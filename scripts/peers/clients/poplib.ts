@@ -1,7 +1,7 @@
 // Python's poplib downloading a whole mailbox (poplib_fetch.py): one <n>.eml file per message in
 // wire form (CRLF line ends, unstuffed), and a JSON report of what LIST, UIDL and poplib said.
 import { fileURLToPath } from 'node:url';
-import { type ClientRunOptions, inWorkDir } from './client-options.js';
+import { type ClientRunOptions, inWorkDir, requireCaFile } from './client-options.js';
 import { type ChildResult, isolatedEnv, runChild } from './run-child.js';
 
 export interface PoplibOptions extends ClientRunOptions {
@@ -32,7 +32,8 @@ const SCRIPT = fileURLToPath(new URL('./poplib_fetch.py', import.meta.url));
 export function runPoplib(opts: PoplibOptions): Promise<PoplibResult> {
   return inWorkDir(opts.workDir, async (dir) => {
     const args = [SCRIPT, '--host', opts.host, '--port', String(opts.port), '--user', opts.user];
-    args.push('--tls', opts.tls, '--cafile', opts.caFile, '--out', opts.outDir);
+    args.push('--tls', opts.tls, '--out', opts.outDir);
+    if (opts.tls !== 'none') args.push('--cafile', requireCaFile(opts));
     args.push('--timeout', String(Math.min(60, Math.max(1, opts.timeoutMs / 1000))));
     if (opts.servername) args.push('--servername', opts.servername);
     if (!opts.keep) args.push('--delete');

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Download a whole POP3 mailbox with Python's poplib (USER/PASS over STLS or implicit TLS).
+"""Download a whole POP3 mailbox with Python's poplib (USER/PASS over STLS, implicit TLS or none).
 
 Each message is written as <out>/<n>.eml: the lines RETR returned (poplib unstuffs them) joined
 with CRLF, each ended by CRLF, i.e. the message's wire form before dot-stuffing. Prints one JSON
@@ -32,8 +32,8 @@ def main() -> int:
     ap.add_argument('--host', required=True)
     ap.add_argument('--port', type=int, required=True)
     ap.add_argument('--user', required=True)
-    ap.add_argument('--tls', choices=['starttls', 'implicit'], required=True)
-    ap.add_argument('--cafile', required=True)
+    ap.add_argument('--tls', choices=['starttls', 'implicit', 'none'], required=True)
+    ap.add_argument('--cafile')
     ap.add_argument('--servername')
     ap.add_argument('--out', required=True)
     ap.add_argument('--delete', action='store_true')
@@ -44,10 +44,16 @@ def main() -> int:
         print('POP3KIT_PASS is not set', file=sys.stderr)
         return 2
 
-    ctx = ssl.create_default_context(cafile=args.cafile)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    if args.tls != 'none' and not args.cafile:
+        print('--cafile is required with TLS', file=sys.stderr)
+        return 2
+    ctx = ssl.create_default_context(cafile=args.cafile) if args.tls != 'none' else None
+    if ctx:
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     servername = args.servername or args.host
-    if args.tls == 'implicit':
+    if args.tls == 'none':
+        pop = poplib.POP3(args.host, args.port, timeout=args.timeout)
+    elif args.tls == 'implicit':
         pop = _Pop3Tls(servername, args.host, args.port, timeout=args.timeout, context=ctx)
     else:
         pop = poplib.POP3(args.host, args.port, timeout=args.timeout)
