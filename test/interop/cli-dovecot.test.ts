@@ -5,7 +5,14 @@ import { chownSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateMessages, toWireForm, writeMaildir } from '../fixtures/mail-generator.js';
-import { PASSWORD, runCli, sampleMessage, startServer, tempDir, tempHome } from '../integration/cli-harness.js';
+import {
+  PASSWORD,
+  runCli,
+  sampleMessage,
+  startServer,
+  tempDir,
+  tempHome,
+} from '../integration/cli-harness.js';
 
 const peer = inject('dovecot');
 const bob = peer.users.find((u) => u.user === 'bob')!;
