@@ -1,5 +1,7 @@
+import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ScriptedConn, type ScriptedPeer, scriptedPeer } from '../../test/helpers/scripted-peer.js';
+import { connectPlain, sendOpening } from '../../test/helpers/client-peer.js';
+import { type ScriptedPeer, scriptedPeer } from '../../test/helpers/scripted-peer.js';
 import { Pop3Error } from '../protocol/errors.js';
 import { Pop3Client } from './client.js';
 import type { TraceEvent } from './options.js';
@@ -10,20 +12,10 @@ afterEach(async () => {
   peer = undefined;
 });
 
-/** Greeting, then CAPA answered with `capa` lines (or -ERR when null). */
-async function opening(c: ScriptedConn, capa: string[] | null = ['USER', 'UIDL', 'TOP']) {
-  c.send('+OK POP3 ready\r\n');
-  await c.expect('CAPA');
-  c.send(capa ? `+OK\r\n${capa.map((l) => `${l}\r\n`).join('')}.\r\n` : '-ERR no CAPA\r\n');
-}
-
-const plain = (port: number, extra: object = {}) =>
-  Pop3Client.connect({ host: '127.0.0.1', port, tls: 'none', allowInsecureAuth: true, ...extra });
-
 describe('Pop3Client basics', () => {
   it("runs the notes' session: USER/PASS, STAT, LIST, UIDL 1, RETR 3, QUIT", async () => {
     peer = await scriptedPeer(async (c) => {
-      await opening(c);
+      await sendOpening(c);
       await c.expect('USER alice');
       c.send('+OK\r\n');
       await c.expect('PASS s3cret word');
@@ -43,7 +35,7 @@ describe('Pop3Client basics', () => {
       c.end();
     });
     const trace: TraceEvent[] = [];
-    const client = await plain(peer.port, {
+    const client = await connectPlain(peer.port, {
       auth: { user: 'alice', pass: 's3cret word' },
       onTrace: (e: TraceEvent) => trace.push(e),
     });
@@ -64,7 +56,7 @@ describe('Pop3Client basics', () => {
 
   it('refuses to send a password without TLS unless allowInsecureAuth is set', async () => {
     peer = await scriptedPeer(async (c) => {
-      await opening(c);
+      await sendOpening(c);
       await c.readLine(2000).catch(() => undefined);
     });
     const err = await Pop3Client.connect({
@@ -81,20 +73,31 @@ describe('Pop3Client basics', () => {
 
   it('removes its abort listener when the connection ends, so a long-lived signal does not collect them', async () => {
     const signal = new AbortController().signal;
-    const { getEventListeners } = await import('node:events');
     for (let i = 0; i < 3; i++) {
       peer = await scriptedPeer(async (c) => {
-        await opening(c);
+        await sendOpening(c);
         await c.expect('QUIT');
         c.send('+OK bye\r\n');
         c.end();
       });
-      const client = await plain(peer.port, { signal });
+      const client = await connectPlain(peer.port, { signal });
       expect(getEventListeners(signal, 'abort')).toHaveLength(1);
       await client.quit();
       await peer.close();
       peer = undefined;
     }
     expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+  });
+
+  it('a refused connection is ECONNECT under implicit TLS too, not a TLS failure', async () => {
+    const net = await import('node:net');
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as import('node:net').AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    for (const tls of ['implicit', 'none'] as const) {
+      const err = await Pop3Client.connect({ host: '127.0.0.1', port, tls }).catch((e: unknown) => e);
+      expect((err as Pop3Error).code).toBe('ECONNECT');
+    }
   });
 });

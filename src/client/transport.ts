@@ -12,6 +12,16 @@ export interface TlsInfo {
   fingerprint256: string;
 }
 
+/** Errors from before any TLS byte was exchanged: the connection itself failed. */
+const NETWORK_ERRORS = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EADDRNOTAVAIL',
+]);
+
 function tlsConnectOptions(opts: ClientOptions): tls.ConnectionOptions {
   return {
     // SNI and hostname checks use the name the caller gave; IP literals get no SNI (RFC 6066 §3).
@@ -38,8 +48,10 @@ function settle<T extends Socket>(socket: T, event: string, ms: number, what: st
     };
     const onOk = () => done();
     const onError = (err: Error & { code?: string }) => {
+      // A refused or unreachable address is a network failure even when TLS was to follow.
       const isTls =
-        socket instanceof tls.TLSSocket || /SSL|TLS|CERT|certificate/i.test(`${err.code} ${err.message}`);
+        !NETWORK_ERRORS.has(err.code ?? '') &&
+        (socket instanceof tls.TLSSocket || /SSL|TLS|CERT|certificate/i.test(`${err.code} ${err.message}`));
       done(
         new Pop3Error(`${what} failed: ${err.message}`, { code: isTls ? 'ETLS' : 'ECONNECT', cause: err }),
       );
