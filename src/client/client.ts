@@ -42,7 +42,13 @@ export class Pop3Client {
   /** Set once logged in: the mechanism used (`USER`, `APOP`, or a SASL name). */
   mechanism: string | undefined;
   private uidCache = new Map<number, string>();
-  private statCount: number | undefined;
+  /**
+   * Highest message number the maildrop can have: STAT's count plus the messages marked
+   * deleted when it was asked (numbers are never reused, RFC 1939 §5, so after DELE a
+   * listing names numbers above STAT's count). Listings are checked against it.
+   */
+  private maxNumber: number | undefined;
+  private deletedCount = 0;
   private readonly limits: Limits;
   private readonly timeouts: Timeouts;
 
@@ -172,7 +178,7 @@ export class Pop3Client {
   async stat(): Promise<{ count: number; octets: number }> {
     const reply = await this.conn.command('STAT', [], { kind: 'line' });
     const stat = parseStat(reply.status.text, this.limits.maxListLength);
-    this.statCount = stat.count;
+    this.maxNumber = stat.count + this.deletedCount;
     return stat;
   }
 
@@ -187,7 +193,7 @@ export class Pop3Client {
     }
     const reply = await this.conn.command('LIST', [], { kind: 'lines' });
     return checkUnique(
-      reply.lines!.map((l) => parseListEntry(l.toString('latin1'), this.statCount)),
+      reply.lines!.map((l) => parseListEntry(l.toString('latin1'), this.maxNumber)),
       'LIST',
     );
   }
@@ -205,7 +211,7 @@ export class Pop3Client {
     }
     const reply = await this.conn.command('UIDL', [], { kind: 'lines' });
     const entries = checkUnique(
-      reply.lines!.map((l) => parseUidlEntry(l.toString('latin1'), this.statCount)),
+      reply.lines!.map((l) => parseUidlEntry(l.toString('latin1'), this.maxNumber)),
       'UIDL',
     );
     this.uidCache = new Map(entries.map((e) => [e.n, e.uid]));
@@ -240,11 +246,13 @@ export class Pop3Client {
   /** DELE n: mark for deletion; the server deletes only after QUIT's +OK. */
   async dele(n: number): Promise<void> {
     await this.conn.command('DELE', [messageNumber(n)], { kind: 'line' });
+    this.deletedCount++;
   }
 
   /** RSET: unmark every message marked for deletion. */
   async rset(): Promise<void> {
     await this.conn.command('RSET', [], { kind: 'line' });
+    this.deletedCount = 0;
   }
 
   async noop(): Promise<void> {
