@@ -1,82 +1,31 @@
-import type { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ScriptedConn, type ScriptedPeer, scriptedPeer } from '../../test/helpers/scripted-peer.js';
-import { Pop3Error } from '../protocol/errors.js';
-import { Pop3Client } from './client.js';
+import {
+  BASIC_CAPA,
+  connectPlain,
+  drainOrClose,
+  FAST_TIMEOUTS as FAST,
+  failure,
+  PeerSet,
+  readAll,
+  sleep,
+} from '../../test/helpers/client-peer.js';
+import type { ScriptedConn, ScriptedPeer } from '../../test/helpers/scripted-peer.js';
+import type { Pop3Error } from '../protocol/errors.js';
 import type { ClientOptions, TraceEvent } from './options.js';
 
 // CONFORMANCE.md §3, "Client (the server sends → expected behaviour)": one test per case.
 // Cases 22–29 (STLS, certificates) are in client-tls.test.ts; 30–36 (APOP, SASL, login
 // response codes) in client-auth.test.ts.
 
-const FAST = { connect: 2000, greeting: 2000, command: 2000, idle: 2000 };
-const CAPA = ['USER', 'UIDL', 'TOP'];
 const MiB = 1024 * 1024;
 
-const peers: ScriptedPeer[] = [];
-afterEach(async () => {
-  await Promise.all(peers.splice(0).map((p) => p.close()));
-});
+const peers = new PeerSet();
+afterEach(() => peers.closeAll());
 
-/** A peer running `script` for each connection. */
-async function peerWith(script: (c: ScriptedConn) => Promise<void>): Promise<ScriptedPeer> {
-  const p = await scriptedPeer(script);
-  peers.push(p);
-  return p;
-}
-
+const peerWith = (script: (c: ScriptedConn) => Promise<void>) => peers.start(script);
 /** A peer that greets, answers CAPA with `capa`, then runs `rest`. */
-function serve(rest: (c: ScriptedConn) => Promise<void>, capa: string[] = CAPA): Promise<ScriptedPeer> {
-  return peerWith(async (c) => {
-    c.send('+OK POP3 ready\r\n');
-    await c.expect('CAPA');
-    c.send(`+OK\r\n${capa.map((l) => `${l}\r\n`).join('')}.\r\n`);
-    await rest(c);
-  });
-}
-
-function connect(peer: ScriptedPeer, extra: Partial<ClientOptions> = {}): Promise<Pop3Client> {
-  return Pop3Client.connect({
-    host: '127.0.0.1',
-    port: peer.port,
-    tls: 'none',
-    allowInsecureAuth: true,
-    timeouts: FAST,
-    ...extra,
-  });
-}
-
-/** The Pop3Error a promise rejects with (fails the test if it resolves or rejects otherwise). */
-async function failure(p: Promise<unknown>): Promise<Pop3Error> {
-  const err = await p.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(Pop3Error);
-  return err as Pop3Error;
-}
-
-async function collect(body: Readable): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const chunk of body) parts.push(Buffer.from(chunk as Buffer));
-  return Buffer.concat(parts);
-}
-
-/** Resolve on 'drain' or 'close', whichever comes first. */
-function drainOrClose(socket: Socket): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      socket.off('drain', done);
-      socket.off('close', done);
-      resolve();
-    };
-    socket.on('drain', done);
-    socket.on('close', done);
-  });
-}
+const serve = (rest: (c: ScriptedConn) => Promise<void>, capa = BASIC_CAPA) => peers.serve(rest, { capa });
+const connect = (peer: ScriptedPeer, extra: Partial<ClientOptions> = {}) => connectPlain(peer.port, extra);
 
 /**
  * Write up to `total` bytes of repeated `chunk`, honouring backpressure, until the client goes
@@ -113,8 +62,6 @@ async function peakMemory<T>(
     clearInterval(timer);
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('adversarial server: greeting and status lines', () => {
   it('client case 1: a 1 MiB+ greeting with no CRLF fails at the line cap; memory stays bounded', async () => {
@@ -250,7 +197,7 @@ describe('adversarial server: message bodies', () => {
           }
           await c.readLine(2000).catch(() => undefined);
         },
-        [...CAPA, 'PIPELINING'],
+        [...BASIC_CAPA, 'PIPELINING'],
       );
       const client = await connect(peer);
       const [body, stat] = await Promise.all([client.retrBuffer(1), client.stat()]);
@@ -271,7 +218,7 @@ describe('adversarial server: message bodies', () => {
     const trace: TraceEvent[] = [];
     const client = await connect(peer, { onTrace: (e) => trace.push(e) });
     const body = await client.retr(1);
-    const err = await failure(collect(body));
+    const err = await failure(readAll(body));
     expect(err.code).toBe('ECLOSED');
     expect(err.message).toMatch(/truncated/);
     expect((await failure(client.dele(1))).code).toBe('ECLOSED');
@@ -290,7 +237,7 @@ describe('adversarial server: message bodies', () => {
     const seen: string[] = [];
     const err = await failure(
       (async () => {
-        for await (const m of client.retrieveMany([1])) seen.push((await collect(m.body)).toString());
+        for await (const m of client.retrieveMany([1])) seen.push((await readAll(m.body)).toString());
       })(),
     );
     expect(err.code).toBe('ECLOSED');
@@ -388,16 +335,8 @@ describe('adversarial server: message bodies', () => {
 });
 
 describe('adversarial server: listings', () => {
-  /** Connect, send `run`'s commands; the peer answers each expected command with its reply. */
-  function answering(pairs: [string, string][], capa = CAPA) {
-    return serve(async (c) => {
-      for (const [command, reply] of pairs) {
-        await c.expect(command);
-        c.send(reply);
-      }
-      await c.readLine(2000).catch(() => undefined);
-    }, capa);
-  }
+  /** The peer answers each expected command with its reply. */
+  const answering = (pairs: [string, string][]) => peers.answering(pairs);
 
   it('client case 15: LIST sizes -1, x and 2^64 are parse errors', async () => {
     for (const size of ['-1', 'x', '18446744073709551616', '1e3', '']) {
@@ -492,7 +431,7 @@ describe('adversarial server: listings', () => {
     ]);
     const got: [number, string | undefined, string][] = [];
     for await (const m of client.retrieveMany([2]))
-      got.push([m.n, m.uid, (await collect(m.body)).toString()]);
+      got.push([m.n, m.uid, (await readAll(m.body)).toString()]);
     expect(got).toEqual([[2, 'same', 'two\r\n']]);
     client.close();
   });

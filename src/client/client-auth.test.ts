@@ -1,16 +1,23 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testCerts } from '../../test/helpers/certs.js';
-import { type ScriptedConn, type ScriptedPeer, scriptedPeer } from '../../test/helpers/scripted-peer.js';
-import { Pop3Error } from '../protocol/errors.js';
-import { Pop3Client } from './client.js';
+import {
+  capaReply,
+  connectPlain,
+  PeerSet,
+  failure as pop3Failure,
+  sendOpening,
+  sentBy,
+  sleep,
+} from '../../test/helpers/client-peer.js';
+import type { ScriptedConn, ScriptedPeer } from '../../test/helpers/scripted-peer.js';
+import type { Pop3Error } from '../protocol/errors.js';
 import type { ClientOptions } from './options.js';
 
 // CONFORMANCE.md C12 (no fallback), C13 (APOP), C14 (SASL), client cases 30–36, and the
 // secrets half of C16: no password, token or SASL payload in traces, errors or err.command.
 // C16's pooling half does not apply: pop3kit does not pool connections.
 
-const FAST = { connect: 2000, greeting: 2000, command: 2000, idle: 2000 };
 const PASS = 'pw-Correct-Horse-7';
 const TOKEN = 'ya29.token-Abc123xyz';
 const TIMESTAMP = '<1896.697170952@dbc.mailcom.example>';
@@ -20,7 +27,7 @@ const TIMESTAMP = '<1896.697170952@dbc.mailcom.example>';
 const shown: string[] = [];
 const secrets = new Set<string>([PASS, TOKEN]);
 const conns: ScriptedConn[] = [];
-const peers: ScriptedPeer[] = [];
+const peers = new PeerSet();
 
 /** Record the secret parts of what the client sent: PASS and APOP arguments, AUTH payloads, SASL answers. */
 function recordSecrets(received: Buffer): void {
@@ -34,64 +41,38 @@ function recordSecrets(received: Buffer): void {
 }
 
 afterEach(async () => {
-  await Promise.all(peers.splice(0).map((p) => p.close()));
+  await peers.closeAll();
   for (const c of conns.splice(0)) recordSecrets(c.received);
 });
 
-async function peerWith(script: (c: ScriptedConn) => Promise<void>, tls = false): Promise<ScriptedPeer> {
-  const p = await scriptedPeer(
+/** A peer running `script` (implicit TLS with `tls`); its connection is kept for the secrets check. */
+function peerWith(script: (c: ScriptedConn) => Promise<void>, tls = false): Promise<ScriptedPeer> {
+  return peers.start(
     async (c) => {
       conns.push(c);
       await script(c);
     },
     tls ? { ...testCerts().server } : undefined,
   );
-  peers.push(p);
-  return p;
 }
-
-const capaReply = (lines: string[]) => `+OK\r\n${lines.map((l) => `${l}\r\n`).join('')}.\r\n`;
 
 /** Greeting (with an APOP timestamp), CAPA, then `rest`. */
 function serve(capa: string[], rest: (c: ScriptedConn) => Promise<void>, tls = false): Promise<ScriptedPeer> {
   return peerWith(async (c) => {
-    c.send(`+OK POP3 ready ${TIMESTAMP}\r\n`);
-    await c.expect('CAPA');
-    c.send(capaReply(capa));
+    await sendOpening(c, { greeting: `+OK POP3 ready ${TIMESTAMP}`, capa });
     await rest(c);
   }, tls);
 }
 
-function connect(peer: ScriptedPeer, extra: Partial<ClientOptions> = {}): Promise<Pop3Client> {
-  return Pop3Client.connect({
-    host: '127.0.0.1',
-    port: peer.port,
-    tls: 'none',
-    allowInsecureAuth: true,
-    timeouts: FAST,
-    onTrace: (e) => shown.push(e.line),
-    ...extra,
-  });
-}
+/** A plain client whose trace lines count as shown. */
+const connect = (peer: ScriptedPeer, extra: Partial<ClientOptions> = {}) =>
+  connectPlain(peer.port, { onTrace: (e) => shown.push(e.line), ...extra });
 
+/** The Pop3Error `p` rejects with; its texts count as shown. */
 async function failure(p: Promise<unknown>): Promise<Pop3Error> {
-  const err = await p.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(Pop3Error);
-  const e = err as Pop3Error;
+  const e = await pop3Failure(p);
   shown.push(e.message, e.command ?? '', e.stack ?? '', String(e.cause ?? ''));
   return e;
-}
-
-/** What the client sent, once it has closed the connection. */
-async function sentBy(peer: ScriptedPeer): Promise<string> {
-  const c = await peer.conn;
-  await c.closedByClient(2000);
-  return c.received.toString('latin1');
 }
 
 const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
@@ -164,8 +145,6 @@ async function scramPeer(
   if (empty === '') c.send('+OK logged in\r\n');
   return { proofOk };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('C12–C14: choosing and running a login', () => {
   it('C14: the strongest offered mechanism is chosen: SCRAM-SHA-256, with the server signature verified', async () => {
@@ -317,9 +296,7 @@ describe('adversarial server: login (client cases 30–36)', () => {
       '<a@b@c>',
     ]) {
       const peer = await peerWith(async (c) => {
-        c.send(`+OK ready ${stamp}\r\n`);
-        await c.expect('CAPA');
-        c.send(capaReply(['USER']));
+        await sendOpening(c, { greeting: `+OK ready ${stamp}`, capa: ['USER'] });
         await c.closedByClient(2000);
       });
       const err = await failure(connect(peer, { auth: { user: 'alice', pass: PASS, mechanism: 'APOP' } }));
@@ -330,9 +307,7 @@ describe('adversarial server: login (client cases 30–36)', () => {
     // A 4 MiB greeting made to trip a backtracking parser: answered (refused) in linear time.
     const hostile = `<${'<@'.repeat(1024 * 1024)}`;
     const peer = await peerWith(async (c) => {
-      c.send(`+OK ${hostile}\r\n`);
-      await c.expect('CAPA');
-      c.send(capaReply(['USER']));
+      await sendOpening(c, { greeting: `+OK ${hostile}`, capa: ['USER'] });
       await c.closedByClient(5000);
     });
     const started = Date.now();

@@ -1,9 +1,19 @@
 import type { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ScriptedConn, type ScriptedPeer, scriptedPeer } from '../../test/helpers/scripted-peer.js';
-import { Pop3Error } from '../protocol/errors.js';
-import { Pop3Client } from './client.js';
+import {
+  BASIC_CAPA,
+  capaReply,
+  connectPlain,
+  drainOrClose,
+  FAST_TIMEOUTS as FAST,
+  failure,
+  PeerSet,
+  readAll,
+  sendOpening,
+  sentBy,
+  sleep,
+} from '../../test/helpers/client-peer.js';
+import type { ScriptedConn, ScriptedPeer } from '../../test/helpers/scripted-peer.js';
 import type { ClientOptions, TraceEvent } from './options.js';
 
 // CONFORMANCE.md client rules C1–C9, plus timeouts and AbortSignal. C10 is in
@@ -11,94 +21,20 @@ import type { ClientOptions, TraceEvent } from './options.js';
 // client-auth.test.ts. C15 (URLs) belongs to the CLI. C16's pooling half does not apply:
 // pop3kit never pools or reuses connections, so there is no pool key to get wrong.
 
-const FAST = { connect: 2000, greeting: 2000, command: 2000, idle: 2000 };
-const CAPA = ['USER', 'UIDL', 'TOP'];
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
-const peers: ScriptedPeer[] = [];
-afterEach(async () => {
-  await Promise.all(peers.splice(0).map((p) => p.close()));
-});
+const peers = new PeerSet();
+afterEach(() => peers.closeAll());
 
-const capaReply = (lines: string[]) => `+OK\r\n${lines.map((l) => `${l}\r\n`).join('')}.\r\n`;
-
-async function peerWith(script: (c: ScriptedConn) => Promise<void>): Promise<ScriptedPeer> {
-  const p = await scriptedPeer(script);
-  peers.push(p);
-  return p;
-}
-
-function serve(
-  rest: (c: ScriptedConn) => Promise<void>,
-  capa: string[] | null = CAPA,
-): Promise<ScriptedPeer> {
-  return peerWith(async (c) => {
-    c.send('+OK POP3 ready\r\n');
-    await c.expect('CAPA');
-    c.send(capa ? capaReply(capa) : '-ERR unknown command\r\n');
-    await rest(c);
-  });
-}
-
+const peerWith = (script: (c: ScriptedConn) => Promise<void>) => peers.start(script);
+/** A peer that greets, answers CAPA with `capa` (-ERR when null), then runs `rest`. */
+const serve = (rest: (c: ScriptedConn) => Promise<void>, capa: string[] | null = BASIC_CAPA) =>
+  peers.serve(rest, { capa });
 /** A session answering each expected command with its reply, in order. */
-function answering(pairs: [string | RegExp, string][], capa: string[] | null = CAPA): Promise<ScriptedPeer> {
-  return serve(async (c) => {
-    for (const [command, reply] of pairs) {
-      await c.expect(command);
-      c.send(reply);
-    }
-    await c.readLine(2000).catch(() => undefined);
-  }, capa);
-}
-
-function connect(peer: ScriptedPeer, extra: Partial<ClientOptions> = {}): Promise<Pop3Client> {
-  return Pop3Client.connect({
-    host: '127.0.0.1',
-    port: peer.port,
-    tls: 'none',
-    allowInsecureAuth: true,
-    timeouts: FAST,
-    ...extra,
-  });
-}
-
-async function failure(p: Promise<unknown>): Promise<Pop3Error> {
-  const err = await p.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(Pop3Error);
-  return err as Pop3Error;
-}
-
-async function collect(body: Readable): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const chunk of body) parts.push(Buffer.from(chunk as Buffer));
-  return Buffer.concat(parts);
-}
-
-async function sentBy(peer: ScriptedPeer): Promise<string> {
-  const c = await peer.conn;
-  await c.closedByClient(2000);
-  return c.received.toString('latin1');
-}
-
-function drainOrClose(socket: Socket): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      socket.off('drain', done);
-      socket.off('close', done);
-      resolve();
-    };
-    socket.on('drain', done);
-    socket.on('close', done);
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const answering = (pairs: [string | RegExp, string][], capa: string[] | null = BASIC_CAPA) =>
+  peers.answering(pairs, { capa });
+const connect = (peer: ScriptedPeer, extra: Partial<ClientOptions> = {}) => connectPlain(peer.port, extra);
 
 describe('C1–C2: status lines and size caps', () => {
   it('C1: only +OK and -ERR followed by a space or the line end are status words', async () => {
@@ -177,7 +113,7 @@ describe('C1–C2: status lines and size caps', () => {
       const client = await connect(peer, { limits: { maxMessageSize: 1024 } });
       const body = await client.retr(1); // status, body and the limit error all arrived in one read
       await sleep(50);
-      const err = await failure(collect(body));
+      const err = await failure(readAll(body));
       expect(err.code).toBe('ELIMIT');
       expect(client.closed).toBe(true);
     } finally {
@@ -261,9 +197,10 @@ describe('C3–C5: commands, unstuffing, UIDs', () => {
     ];
     for (const [mechanism, user, pass] of variants) {
       const peer = await peerWith(async (c) => {
-        c.send('+OK ready <1.2@host>\r\n');
-        await c.expect('CAPA');
-        c.send(capaReply(['USER', 'SASL PLAIN SCRAM-SHA-256 CRAM-MD5 LOGIN']));
+        await sendOpening(c, {
+          greeting: '+OK ready <1.2@host>',
+          capa: ['USER', 'SASL PLAIN SCRAM-SHA-256 CRAM-MD5 LOGIN'],
+        });
         await c.closedByClient(2000);
       });
       const err = await failure(connect(peer, { auth: { user, pass, mechanism } }));
@@ -299,7 +236,7 @@ describe('C3–C5: commands, unstuffing, UIDs', () => {
     expect((await client.uidl()).map((e) => e.uid)).toEqual([uid70, 'dup', 'dup']);
     const got: [number, string | undefined][] = [];
     for await (const m of client.retrieveMany([1, 3])) {
-      await collect(m.body);
+      await readAll(m.body);
       got.push([m.n, m.uid]);
     }
     expect(got).toEqual([
@@ -443,7 +380,7 @@ describe('C6–C9: deletion, optional commands, CAPA, response codes', () => {
     const client = await connect(peer, { auth: { user: 'alice', pass: 'pw' } });
     expect(client.capabilities.pipelining).toBe(true);
     const bodies: string[] = [];
-    for await (const m of client.retrieveMany([1, 2, 3])) bodies.push((await collect(m.body)).toString());
+    for await (const m of client.retrieveMany([1, 2, 3])) bodies.push((await readAll(m.body)).toString());
     expect(batch).toEqual(['RETR 1', 'RETR 2', 'RETR 3']);
     expect(bodies).toEqual(['a\r\n', 'b\r\n', 'c\r\n']);
     batch = [];
@@ -507,7 +444,7 @@ describe('timeouts and AbortSignal', () => {
     const client2 = await connect(stall2, { timeouts: { ...FAST, command: 5000, idle: 200 } });
     const body = await client2.retr(1);
     const stalled = Date.now();
-    const bodyErr = await failure(collect(body));
+    const bodyErr = await failure(readAll(body));
     expect(bodyErr.code).toBe('ETIMEDOUT');
     expect(Date.now() - stalled).toBeLessThan(1000); // the idle timeout, not the command's 5 s
   });
@@ -518,7 +455,7 @@ describe('timeouts and AbortSignal', () => {
     const client = await connect(peer, { timeouts: { ...FAST, idle: 150 } });
     const stream = await client.retr(1);
     await sleep(500); // the client has stopped reading; the socket is paused
-    expect((await collect(stream)).toString('latin1')).toBe(body);
+    expect((await readAll(stream)).toString('latin1')).toBe(body);
     client.close();
   });
 
@@ -531,7 +468,7 @@ describe('timeouts and AbortSignal', () => {
     });
     const client = await connect(peer, { signal: ac.signal });
     const body = await client.retr(1);
-    const reading = failure(collect(body));
+    const reading = failure(readAll(body));
     await sleep(50);
     ac.abort(new Error('user pressed stop'));
     const err = await reading;

@@ -3,53 +3,27 @@ import type { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testCerts } from '../../test/helpers/certs.js';
-import { type ScriptedConn, type ScriptedPeer, scriptedPeer } from '../../test/helpers/scripted-peer.js';
+import { capaReply, connectPlain, PeerSet, readAll, sleep } from '../../test/helpers/client-peer.js';
+import type { ScriptedConn, ScriptedPeer } from '../../test/helpers/scripted-peer.js';
 import type { Pop3Error } from '../protocol/errors.js';
-import { Pop3Client } from './client.js';
 import type { ClientOptions } from './options.js';
 
 // CONFORMANCE.md C10: pipeline only when PIPELINING is advertised; never before the greeting,
 // past STLS, or into a login; match replies first in, first out, wherever the bytes split.
 
-const FAST = { connect: 2000, greeting: 2000, command: 2000, idle: 2000 };
 const PIPELINING = ['USER', 'UIDL', 'TOP', 'PIPELINING'];
 
-const peers: ScriptedPeer[] = [];
-afterEach(async () => {
-  await Promise.all(peers.splice(0).map((p) => p.close()));
-});
+const peers = new PeerSet();
+afterEach(() => peers.closeAll());
 
-const capaReply = (lines: string[]) => `+OK\r\n${lines.map((l) => `${l}\r\n`).join('')}.\r\n`;
-
-async function serve(capa: string[], rest: (c: ScriptedConn) => Promise<void>): Promise<ScriptedPeer> {
-  const p = await scriptedPeer(async (c) => {
-    c.send('+OK ready\r\n');
-    await c.expect('CAPA');
-    c.send(capaReply(capa));
-    await rest(c);
-  });
-  peers.push(p);
-  return p;
-}
-
-function connect(peer: ScriptedPeer, extra: Partial<ClientOptions> = {}): Promise<Pop3Client> {
-  return Pop3Client.connect({
-    host: '127.0.0.1',
-    port: peer.port,
-    tls: 'none',
-    allowInsecureAuth: true,
-    timeouts: FAST,
-    ...extra,
-  });
-}
-
-async function collect(body: Readable): Promise<string> {
-  const parts: Buffer[] = [];
-  for await (const chunk of body) parts.push(Buffer.from(chunk as Buffer));
-  return Buffer.concat(parts).toString('latin1');
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A peer that greets, answers CAPA with `capa`, then runs `rest`. */
+const serve = (capa: string[], rest: (c: ScriptedConn) => Promise<void>) =>
+  peers.serve(rest, { greeting: '+OK ready', capa });
+const connect = (peer: ScriptedPeer, extra: Partial<ClientOptions> = {}) => connectPlain(peer.port, extra);
+const readText = async (body: Readable) => (await readAll(body)).toString('latin1');
+/** A settled command: its value, or the code of the Pop3Error it failed with. */
+const outcome = (r: PromiseSettledResult<unknown>) =>
+  r.status === 'fulfilled' ? r.value : (r.reason as Pop3Error).code;
 
 /** Read `n` command lines; each must arrive within `ms` (so a client waiting for replies fails this). */
 async function commands(c: ScriptedConn, n: number, ms = 1000): Promise<string[]> {
@@ -75,7 +49,7 @@ describe('C10: pipelining', () => {
     });
     const client = await connect(peer);
     const bodies: string[] = [];
-    for await (const m of client.retrieveMany([1, 2, 3, 4])) bodies.push(`${m.n}:${await collect(m.body)}`);
+    for await (const m of client.retrieveMany([1, 2, 3, 4])) bodies.push(`${m.n}:${await readText(m.body)}`);
     expect(before).toEqual(['RETR 1', 'RETR 2', 'RETR 3', 'RETR 4']);
     expect(bodies).toEqual([
       '1:body of RETR 1\r\n',
@@ -124,7 +98,7 @@ describe('C10: pipelining', () => {
     const client = await connect(peer, { pipelineWindow: 2 });
     let count = 0;
     for await (const m of client.retrieveMany([1, 2, 3, 4, 5])) {
-      expect(await collect(m.body)).toBe('body\r\n');
+      expect(await readText(m.body)).toBe('body\r\n');
       count++;
     }
     expect(count).toBe(5);
@@ -151,7 +125,7 @@ describe('C10: pipelining', () => {
     });
     const client = await connect(peer, { pipelineWindow: 8 });
     const bodies: string[] = [];
-    for await (const m of client.retrieveMany([1, 2, 3])) bodies.push(await collect(m.body));
+    for await (const m of client.retrieveMany([1, 2, 3])) bodies.push(await readText(m.body));
     expect(bodies).toEqual(['one\r\n', 'two\r\n', 'three\r\n']);
     const [stat, list] = await Promise.all([client.stat(), client.list(), client.noop()]);
     expect(stat).toEqual({ count: 3, octets: 30 });
@@ -162,7 +136,7 @@ describe('C10: pipelining', () => {
 
   it('C10: nothing is sent before the greeting', async () => {
     let early = 'unset';
-    const p = await scriptedPeer(async (c) => {
+    const p = await peers.start(async (c) => {
       await sleep(150);
       early = c.received.toString('latin1');
       c.send('+OK late greeting\r\n');
@@ -170,7 +144,6 @@ describe('C10: pipelining', () => {
       c.send(capaReply(PIPELINING));
       await c.readLine(2000).catch(() => undefined);
     });
-    peers.push(p);
     const client = await connect(p, { auth: undefined });
     expect(early).toBe('');
     client.close();
@@ -254,7 +227,7 @@ describe('C10: pipelining', () => {
       client.retrBuffer(1).then((b) => b.toString()),
       client.noop(),
     ]);
-    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Pop3Error).code))).toEqual([
+    expect(results.map(outcome)).toEqual([
       { count: 2, octets: 20 },
       'ESERVER',
       [
@@ -323,7 +296,7 @@ describe('C10: pipelining', () => {
         client.noop(),
       ]);
       chunkings.push(cuts);
-      return settled.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Pop3Error).code));
+      return settled.map(outcome);
     };
     const expected = [
       { count: 2, octets: 30 },

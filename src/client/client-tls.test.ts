@@ -2,32 +2,36 @@ import net, { type AddressInfo } from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type KeyPair, testCerts } from '../../test/helpers/certs.js';
-import { type ScriptedConn, type ScriptedPeer, scriptedPeer } from '../../test/helpers/scripted-peer.js';
-import { Pop3Error } from '../protocol/errors.js';
+import {
+  capaReply,
+  connectTo,
+  FAST_TIMEOUTS as FAST,
+  failure,
+  PeerSet,
+  sendOpening,
+  sentBy,
+  sleep,
+} from '../../test/helpers/client-peer.js';
+import type { ScriptedConn, ScriptedPeer } from '../../test/helpers/scripted-peer.js';
 import { Pop3Client } from './client.js';
 import type { ClientOptions, TraceEvent } from './options.js';
 
 // CONFORMANCE.md C11 (TLS), client cases 22–29, and the STARTTLS attack classes of §2 that
 // concern clients: stripping, response injection, tampering, certificate validation.
 
-const FAST = { connect: 2000, greeting: 2000, command: 2000, idle: 2000 };
 const certs = testCerts();
 const trusted = { ca: certs.ca };
 
-const peers: ScriptedPeer[] = [];
+const peers = new PeerSet();
 const servers: net.Server[] = [];
 afterEach(async () => {
-  await Promise.all(peers.splice(0).map((p) => p.close()));
+  await peers.closeAll();
   await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
 });
 
-async function peerWith(script: (c: ScriptedConn) => Promise<void>, key?: KeyPair): Promise<ScriptedPeer> {
-  const p = await scriptedPeer(script, key);
-  peers.push(p);
-  return p;
-}
-
-const capaReply = (lines: string[]) => `+OK\r\n${lines.map((l) => `${l}\r\n`).join('')}.\r\n`;
+/** A peer running `script` (implicit TLS with `key`). */
+const peerWith = (script: (c: ScriptedConn) => Promise<void>, key?: KeyPair): Promise<ScriptedPeer> =>
+  peers.start(script, key);
 
 /**
  * A plaintext peer offering STLS: greeting, CAPA (`pre`), STLS → +OK, TLS with `key`, then
@@ -38,9 +42,7 @@ function stlsPeer(
   opts: { pre?: string[]; post?: string[]; key?: KeyPair; greeting?: string } = {},
 ): Promise<ScriptedPeer> {
   return peerWith(async (c) => {
-    c.send(`+OK ${opts.greeting ?? 'ready'}\r\n`);
-    await c.expect('CAPA');
-    c.send(capaReply(opts.pre ?? ['STLS', 'USER']));
+    await sendOpening(c, { greeting: `+OK ${opts.greeting ?? 'ready'}`, capa: opts.pre ?? ['STLS', 'USER'] });
     await c.expect('STLS');
     c.send('+OK begin TLS\r\n');
     await c.startTls({ ...(opts.key ?? certs.server) });
@@ -50,34 +52,9 @@ function stlsPeer(
   });
 }
 
-function connect(port: number, extra: Partial<ClientOptions> = {}): Promise<Pop3Client> {
-  return Pop3Client.connect({
-    host: '127.0.0.1',
-    port,
-    tls: 'starttls',
-    tlsOptions: trusted,
-    timeouts: FAST,
-    ...extra,
-  });
-}
-
-async function failure(p: Promise<unknown>): Promise<Pop3Error> {
-  const err = await p.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(Pop3Error);
-  return err as Pop3Error;
-}
-
-/** What the client sent, read once the peer's script ends (after the client closed). */
-async function sentBy(peer: ScriptedPeer): Promise<string> {
-  const c = await peer.conn;
-  await c.closedByClient(2000);
-  return c.received.toString('latin1');
-}
+/** A STARTTLS client that trusts the test CA. */
+const connect = (port: number, extra: Partial<ClientOptions> = {}) =>
+  connectTo(port, { tls: 'starttls', tlsOptions: trusted, ...extra });
 
 const CREDS = { user: 'alice', pass: 'tls-only-secret' };
 const NO_CREDENTIALS = /USER|PASS|AUTH|APOP|tls-only-secret/;
@@ -101,8 +78,6 @@ async function listenOnLoopback(server: net.Server, port: number): Promise<strin
     }
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('C11: TLS', () => {
   it('C11: implicit TLS is the default, on port 995; starttls and none default to port 110', async () => {
@@ -148,7 +123,12 @@ describe('C11: TLS', () => {
       await c.readLine(2000).catch(() => undefined);
     }, certs.server);
     for (const host of ['localhost', '127.0.0.1']) {
-      const client = await Pop3Client.connect({ host, port: peer.port, tlsOptions: trusted, timeouts: FAST });
+      const client = await Pop3Client.connect({
+        host,
+        port: peer.port,
+        tlsOptions: trusted,
+        timeouts: FAST,
+      });
       expect(client.tls?.subject).toBe('localhost');
       expect(client.tls?.fingerprint256).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
       client.close();
@@ -203,9 +183,7 @@ describe('C11: TLS', () => {
 
   it('client case 23: no STLS in CAPA aborts before credentials', async () => {
     const peer = await peerWith(async (c) => {
-      c.send('+OK ready\r\n');
-      await c.expect('CAPA');
-      c.send(capaReply(['USER', 'SASL PLAIN', 'PIPELINING']));
+      await sendOpening(c, { greeting: '+OK ready', capa: ['USER', 'SASL PLAIN', 'PIPELINING'] });
       await c.closedByClient(2000);
     });
     const err = await failure(connect(peer.port, { auth: CREDS, allowInsecureAuth: true }));
@@ -236,9 +214,7 @@ describe('C11: TLS', () => {
   it('client case 25: bytes after the STLS +OK abort the connection, whether in the same segment or just after', async () => {
     // Same segment: the bytes are in the read buffer when TLS would start.
     const same = await peerWith(async (c) => {
-      c.send('+OK ready\r\n');
-      await c.expect('CAPA');
-      c.send(capaReply(['STLS', 'USER']));
+      await sendOpening(c, { greeting: '+OK ready', capa: ['STLS', 'USER'] });
       await c.expect('STLS');
       c.send('+OK begin TLS\r\nX');
       await c.closedByClient(2000);
@@ -249,9 +225,7 @@ describe('C11: TLS', () => {
 
     // Next segment: the client has started TLS, so the plaintext meets the TLS parser and fails it.
     const next = await peerWith(async (c) => {
-      c.send('+OK ready\r\n');
-      await c.expect('CAPA');
-      c.send(capaReply(['STLS', 'USER']));
+      await sendOpening(c, { greeting: '+OK ready', capa: ['STLS', 'USER'] });
       await c.expect('STLS');
       c.socket.setNoDelay(true);
       c.send('+OK begin TLS\r\n');
@@ -300,9 +274,7 @@ describe('C11: TLS', () => {
 
   it('client case 27: a server that stalls after the STLS +OK hits the handshake timeout', async () => {
     const peer = await peerWith(async (c) => {
-      c.send('+OK ready\r\n');
-      await c.expect('CAPA');
-      c.send(capaReply(['STLS', 'USER']));
+      await sendOpening(c, { greeting: '+OK ready', capa: ['STLS', 'USER'] });
       await c.expect('STLS');
       c.send('+OK begin TLS\r\n');
       await c.closedByClient(3000); // never answers the ClientHello
@@ -346,7 +318,13 @@ describe('C11: TLS', () => {
       // Twice: a failure must not be turned into an exception for the next attempt.
       for (let i = 0; i < 2; i++) {
         const err = await failure(
-          Pop3Client.connect({ host: '127.0.0.1', port: peer.port, tlsOptions, auth: CREDS, timeouts: FAST }),
+          Pop3Client.connect({
+            host: '127.0.0.1',
+            port: peer.port,
+            tlsOptions,
+            auth: CREDS,
+            timeouts: FAST,
+          }),
         );
         expect(err.code, name).toBe('ETLS');
         expect(err.message, name).toMatch(why);
@@ -357,9 +335,7 @@ describe('C11: TLS', () => {
 
     // The same checks apply to the certificate met after STLS.
     const stls = await peerWith(async (c) => {
-      c.send('+OK ready\r\n');
-      await c.expect('CAPA');
-      c.send(capaReply(['STLS', 'USER']));
+      await sendOpening(c, { greeting: '+OK ready', capa: ['STLS', 'USER'] });
       await c.expect('STLS');
       c.send('+OK begin TLS\r\n');
       await c.startTls({ ...certs.expired });
@@ -446,9 +422,7 @@ describe('STARTTLS attack classes (CONFORMANCE §2)', () => {
 
   it('STLS response injection: a forged CAPA reply pipelined after +OK is never read', async () => {
     const peer = await peerWith(async (c) => {
-      c.send('+OK ready\r\n');
-      await c.expect('CAPA');
-      c.send(capaReply(['STLS', 'SASL SCRAM-SHA-256', 'USER']));
+      await sendOpening(c, { greeting: '+OK ready', capa: ['STLS', 'SASL SCRAM-SHA-256', 'USER'] });
       await c.expect('STLS');
       // What a man in the middle would like the client to believe after TLS: PLAIN only.
       c.send(`+OK begin TLS\r\n${capaReply(['SASL PLAIN', 'USER'])}`);
