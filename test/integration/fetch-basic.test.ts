@@ -9,7 +9,8 @@ import { fetchAccount } from '../../src/fetch/index.js';
 import { accountId, accountPaths, loadState } from '../../src/fetch/state.js';
 import type { AccountConfig, FetchPolicy, Progress, TargetConfig } from '../../src/fetch/types.js';
 import { MemoryStore } from '../../src/mailstore/memory-store.js';
-import { Pop3Server } from '../../src/server/server.js';
+import type { Pop3Server } from '../../src/server/server.js';
+import { plainConnection, startPlainServer } from '../helpers/plain-server.js';
 
 const PASS = 'fetch-test-password';
 const DAY = 86_400_000;
@@ -21,13 +22,10 @@ let port: number;
 beforeEach(async () => {
   dir = await fs.mkdtemp(join(tmpdir(), 'pop3kit-fetch-'));
   store = new MemoryStore();
-  server = new Pop3Server({
+  ({ server, port } = await startPlainServer({
     store,
     authenticate: ({ user, pass }) => user === 'alice' && pass === PASS,
-    allowInsecureAuth: true,
-    limits: { failedLoginDelayMs: 0 },
-  });
-  ({ port } = await server.listen({ port: 0, host: '127.0.0.1' }));
+  }));
 });
 afterEach(async () => {
   await server.close({ graceful: false });
@@ -59,13 +57,7 @@ function account(
   extra: Partial<AccountConfig> = {},
 ): AccountConfig {
   return {
-    connection: {
-      host: '127.0.0.1',
-      port,
-      tls: 'none',
-      allowInsecureAuth: true,
-      auth: { user: 'alice', pass: PASS },
-    },
+    connection: plainConnection(port, 'alice', PASS),
     target: target ?? { kind: 'maildir', path: join(dir, 'Maildir') },
     policy,
     stateDir: join(dir, 'state'),

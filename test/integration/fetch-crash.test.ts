@@ -14,7 +14,8 @@ import { fetchAccount } from '../../src/fetch/index.js';
 import { accountId, accountPaths } from '../../src/fetch/state.js';
 import type { AccountConfig } from '../../src/fetch/types.js';
 import { MemoryStore } from '../../src/mailstore/memory-store.js';
-import { Pop3Server } from '../../src/server/server.js';
+import type { Pop3Server } from '../../src/server/server.js';
+import { plainConnection, startPlainServer } from '../helpers/plain-server.js';
 
 /** Runs per mode (FETCH_CRASH_RUNS overrides both): each costs a child start-up of 1-3 s. */
 const DELETE_RUNS = Number(process.env.FETCH_CRASH_RUNS ?? 30);
@@ -31,13 +32,10 @@ let childScript: string;
 beforeAll(async () => {
   root = await fs.mkdtemp(join(tmpdir(), 'pop3kit-fetch-crash-'));
   store = new MemoryStore();
-  server = new Pop3Server({
+  ({ server, port } = await startPlainServer({
     store,
     authenticate: ({ user, pass }) => pass === PASS && (user === 'del' || user === 'keep'),
-    allowInsecureAuth: true,
-    limits: { failedLoginDelayMs: 0 },
-  });
-  ({ port } = await server.listen({ port: 0, host: '127.0.0.1' }));
+  }));
   childScript = join(root, 'fetch-child.mts');
   const fetchUrl = pathToFileURL(join(import.meta.dirname, '../../src/fetch/index.ts')).href;
   await fs.writeFile(
@@ -97,11 +95,7 @@ function addMessages(box: Mailbox, count: number, rand: () => number): void {
 function accountFor(box: Mailbox, policy: { delete?: boolean }): AccountConfig {
   return {
     connection: {
-      host: '127.0.0.1',
-      port,
-      tls: 'none',
-      allowInsecureAuth: true,
-      auth: { user: box.user, pass: PASS },
+      ...plainConnection(port, box.user, PASS),
       timeouts: { connect: 5000, greeting: 5000, command: 10_000, idle: 10_000 },
     },
     target: { kind: 'maildir', path: join(root, box.user, 'Maildir') },

@@ -7,6 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fetchAccount } from '../../src/fetch/index.js';
 import { accountId, accountPaths, loadState } from '../../src/fetch/state.js';
 import type { AccountConfig, FetchPolicy } from '../../src/fetch/types.js';
+import { capaReply, sendOpening } from '../helpers/client-peer.js';
+import { plainConnection } from '../helpers/plain-server.js';
 import { type ScriptedConn, type ScriptedPeer, scriptedPeer } from '../helpers/scripted-peer.js';
 
 let dir: string;
@@ -20,31 +22,22 @@ afterEach(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-const CAPA = '+OK\r\nUSER\r\nUIDL\r\n.\r\n';
+const CAPA = ['USER', 'UIDL'];
 
 /** Greeting, CAPA, USER/PASS, CAPA again: what the client does before fetching. */
-async function login(c: ScriptedConn): Promise<void> {
-  c.send('+OK ready\r\n');
-  await c.expect('CAPA');
-  c.send(CAPA);
+async function login(c: ScriptedConn, capa = CAPA): Promise<void> {
+  await sendOpening(c, { greeting: '+OK ready', capa });
   await c.expect('USER alice');
   c.send('+OK\r\n');
   await c.expect(/^PASS /);
   c.send('+OK logged in\r\n');
   await c.expect('CAPA');
-  c.send(CAPA);
+  c.send(capaReply(capa));
 }
 
 function account(port: number, policy: FetchPolicy = {}): AccountConfig {
   return {
-    connection: {
-      host: '127.0.0.1',
-      port,
-      tls: 'none',
-      allowInsecureAuth: true,
-      auth: { user: 'alice', pass: 'pw' },
-      timeouts: { command: 5000, idle: 5000 },
-    },
+    connection: { ...plainConnection(port, 'alice', 'pw'), timeouts: { command: 5000, idle: 5000 } },
     target: { kind: 'maildir', path: join(dir, 'Maildir') },
     policy,
     stateDir: join(dir, 'state'),
@@ -115,17 +108,8 @@ describe('fetch against misbehaving servers', () => {
   });
 
   it('pipelines RETRs (a window of them in flight) when the server offers PIPELINING', async () => {
-    const capa = '+OK\r\nUSER\r\nUIDL\r\nPIPELINING\r\n.\r\n';
     peer = await scriptedPeer(async (c) => {
-      c.send('+OK ready\r\n');
-      await c.expect('CAPA');
-      c.send(capa);
-      await c.expect('USER alice');
-      c.send('+OK\r\n');
-      await c.expect(/^PASS /);
-      c.send('+OK\r\n');
-      await c.expect('CAPA');
-      c.send(capa);
+      await login(c, [...CAPA, 'PIPELINING']);
       await c.expect('UIDL');
       c.send('+OK\r\n1 a\r\n2 b\r\n3 c\r\n4 d\r\n.\r\n');
       await c.expect('LIST');
@@ -168,9 +152,7 @@ describe('fetch against misbehaving servers', () => {
 
   it('never sends the password to a server without TLS unless allowed', async () => {
     peer = await scriptedPeer(async (c) => {
-      c.send('+OK ready\r\n');
-      await c.expect('CAPA');
-      c.send(CAPA);
+      await sendOpening(c, { greeting: '+OK ready', capa: CAPA });
       await c.closedByClient();
     });
     const a = account(peer.port);

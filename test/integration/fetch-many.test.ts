@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AccountOutcome, fetchAll, pollLoop } from '../../src/fetch/index.js';
 import type { AccountConfig } from '../../src/fetch/types.js';
 import { MemoryStore } from '../../src/mailstore/memory-store.js';
-import { Pop3Server } from '../../src/server/server.js';
+import type { Pop3Server } from '../../src/server/server.js';
+import { plainConnection, startPlainServer } from '../helpers/plain-server.js';
 
 const PASS = 'many-accounts-password';
 let dir: string;
@@ -24,21 +25,19 @@ afterEach(async () => {
 });
 
 async function startServer(loginDelay?: number): Promise<number> {
-  const server = new Pop3Server({
+  const { server, port } = await startPlainServer({
     store,
     authenticate: ({ pass }) => pass === PASS,
-    allowInsecureAuth: true,
-    limits: { failedLoginDelayMs: 0 },
     ...(loginDelay === undefined ? {} : { capabilities: { loginDelay } }),
   });
   servers.push(server);
-  return (await server.listen({ port: 0, host: '127.0.0.1' })).port;
+  return port;
 }
 
 function account(port: number, user: string, pass = PASS): AccountConfig {
   return {
     name: user,
-    connection: { host: '127.0.0.1', port, tls: 'none', allowInsecureAuth: true, auth: { user, pass } },
+    connection: plainConnection(port, user, pass),
     target: { kind: 'maildir', path: join(dir, user) },
     stateDir: join(dir, 'state'),
   };

@@ -9,7 +9,8 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountConfig } from '../../src/fetch/types.js';
 import { MemoryStore } from '../../src/mailstore/memory-store.js';
-import { Pop3Server } from '../../src/server/server.js';
+import type { Pop3Server } from '../../src/server/server.js';
+import { plainConnection, startPlainServer } from '../helpers/plain-server.js';
 
 const MiB = 1024 * 1024;
 const PASS = 'memory-test-password';
@@ -28,13 +29,7 @@ beforeAll(async () => {
   const store = new MemoryStore();
   store.add('small', bigMessage(1 * MiB));
   store.add('large', bigMessage(48 * MiB));
-  server = new Pop3Server({
-    store,
-    authenticate: ({ pass }) => pass === PASS,
-    allowInsecureAuth: true,
-    limits: { failedLoginDelayMs: 0 },
-  });
-  ({ port } = await server.listen({ port: 0, host: '127.0.0.1' }));
+  ({ server, port } = await startPlainServer({ store, authenticate: ({ pass }) => pass === PASS }));
   script = join(dir, 'child.mts');
   const url = pathToFileURL(join(import.meta.dirname, '../../src/fetch/index.ts')).href;
   await fs.writeFile(
@@ -53,7 +48,7 @@ afterAll(async () => {
 
 async function fetchInChild(user: string): Promise<{ delivered: number; bytes: number; maxRssKiB: number }> {
   const account: AccountConfig = {
-    connection: { host: '127.0.0.1', port, tls: 'none', allowInsecureAuth: true, auth: { user, pass: PASS } },
+    connection: plainConnection(port, user, PASS),
     target: { kind: 'maildir', path: join(dir, user) },
     stateDir: join(dir, 'state'),
   };
