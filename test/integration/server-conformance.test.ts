@@ -907,6 +907,7 @@ describe('adversarial server cases', () => {
     a.send(partialHello);
     await pause(50);
     a.socket.end();
+    expect(await a.closedWithin(2000)).toBe(true);
     const until = async (cond: () => boolean) => {
       const deadline = Date.now() + 2000; // far below the 30 s handshake timeout
       while (!cond() && Date.now() < deadline) await pause(20);
@@ -929,6 +930,7 @@ describe('adversarial server cases', () => {
     c.socket.end();
     await until(() => server.sessionCount === 0);
     expect(server.sessionCount).toBe(0);
+    expect(await c.closedWithin(1000)).toBe(true); // the connection itself is closed, not just the session
     expect(reasons.filter((r) => r === 'tls')).toHaveLength(2);
     const d = await Wire.connect(port);
     clients.push(d);
