@@ -78,7 +78,9 @@ async function main(): Promise<void> {
   // A worker's entry is loaded before any --import hook runs in it, so register tsx first, then load it.
   const tsxApi = import.meta.resolve('tsx/esm/api');
   const self = import.meta.url;
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((t) => t.register()).then(() => import(${JSON.stringify(self)}))`;
+  const bootstrap =
+    `import(${JSON.stringify(tsxApi)}).then((t) => t.register())` +
+    `.then(() => import(${JSON.stringify(self)}))`;
   const worker = new Worker(bootstrap, { eval: true, workerData: settings });
 
   let last = -2;

@@ -194,7 +194,7 @@ function wrongContinuation(rng: Rng, mech: string, users: readonly FuzzUser[]): 
   return raw(rng.bytes(rng.length(300)));
 }
 
-/** Start a real client exchange (good or wrong credentials) for `mech`; undefined if the mechanism refuses them. */
+/** A real client exchange (good or wrong credentials) for `mech`; undefined if the mechanism refuses them. */
 function realExchange(
   rng: Rng,
   mech: string,
