@@ -11,6 +11,7 @@ import {
 } from '../../test/helpers/client-peer.js';
 import type { ScriptedConn, ScriptedPeer } from '../../test/helpers/scripted-peer.js';
 import type { Pop3Error } from '../protocol/errors.js';
+import type { Pop3Client } from './client.js';
 import type { ClientOptions, TraceEvent } from './options.js';
 
 // CONFORMANCE.md §3, "Client (the server sends → expected behaviour)": one test per case.
@@ -61,6 +62,22 @@ async function peakMemory<T>(
   } finally {
     clearInterval(timer);
   }
+}
+
+/** RETR 1 read to its end while peakMemory samples; the read must fail. */
+async function failingRetr(
+  client: Pop3Client,
+): Promise<{ err: Pop3Error; delivered: number; arrayBuffers: number }> {
+  let delivered = 0;
+  const { result: err, arrayBuffers } = await peakMemory(async () => {
+    const body = await client.retr(1);
+    return failure(
+      (async () => {
+        for await (const chunk of body) delivered += (chunk as Buffer).length;
+      })(),
+    );
+  });
+  return { err, delivered, arrayBuffers };
 }
 
 describe('adversarial server: greeting and status lines', () => {
@@ -286,15 +303,7 @@ describe('adversarial server: message bodies', () => {
       if (!c.closed) c.send('\r\n.\r\n');
     });
     const client = await connect(peer, { limits: { maxBodyLineLength: MiB } });
-    let delivered = 0;
-    const { result: err, arrayBuffers } = await peakMemory(async () => {
-      const body = await client.retr(1);
-      return failure(
-        (async () => {
-          for await (const chunk of body) delivered += (chunk as Buffer).length;
-        })(),
-      );
-    });
+    const { err, delivered, arrayBuffers } = await failingRetr(client);
     expect(err.code).toBe('ELIMIT');
     expect(err.message).toMatch(/body line longer than 1048576/);
     expect(delivered).toBeLessThanOrEqual(MiB + 64 * 1024);
@@ -316,15 +325,7 @@ describe('adversarial server: message bodies', () => {
     });
     const client = await connect(peer, { limits: { maxMessageSize: 2 * MiB } });
     expect(await client.list(1)).toEqual({ n: 1, octets: 100 });
-    let delivered = 0;
-    const { result: err, arrayBuffers } = await peakMemory(async () => {
-      const body = await client.retr(1);
-      return failure(
-        (async () => {
-          for await (const chunk of body) delivered += (chunk as Buffer).length;
-        })(),
-      );
-    });
+    const { err, delivered, arrayBuffers } = await failingRetr(client);
     expect(err.code).toBe('ELIMIT');
     expect(err.message).toMatch(/larger than 2097152/);
     expect(delivered).toBeLessThanOrEqual(2 * MiB);

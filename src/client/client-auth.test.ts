@@ -2,6 +2,7 @@ import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testCerts } from '../../test/helpers/certs.js';
 import {
+  acceptUserPass,
   capaReply,
   connectPlain,
   PeerSet,
@@ -257,12 +258,7 @@ describe('C12–C14: choosing and running a login', () => {
 
   it('C13: APOP is opt-in: a greeting timestamp alone does not select it', async () => {
     const peer = await serve(['USER'], async (c) => {
-      await c.expect('USER alice');
-      c.send('+OK\r\n');
-      await c.expect(`PASS ${PASS}`);
-      c.send('+OK\r\n');
-      await c.expect('CAPA');
-      c.send(capaReply(['USER']));
+      await acceptUserPass(c, { user: 'alice', pass: PASS, capa: ['USER'] });
       await c.readLine(2000).catch(() => undefined);
     });
     const client = await connect(peer, { auth: { user: 'alice', pass: PASS } });

@@ -1,8 +1,8 @@
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  acceptUserPass,
   BASIC_CAPA,
-  capaReply,
   connectPlain,
   drainOrClose,
   FAST_TIMEOUTS as FAST,
@@ -317,12 +317,11 @@ describe('C6–C9: deletion, optional commands, CAPA, response codes', () => {
   it('C7: LOGIN-DELAY and EXPIRE are read from the CAPA after login', async () => {
     const peer = await serve(
       async (c) => {
-        await c.expect('USER alice');
-        c.send('+OK\r\n');
-        await c.expect('PASS pw');
-        c.send('+OK\r\n');
-        await c.expect('CAPA');
-        c.send(capaReply(['USER', 'LOGIN-DELAY 900', 'EXPIRE 30', 'IMPLEMENTATION test server']));
+        await acceptUserPass(c, {
+          user: 'alice',
+          pass: 'pw',
+          capa: ['USER', 'LOGIN-DELAY 900', 'EXPIRE 30', 'IMPLEMENTATION test server'],
+        });
         await c.readLine(2000).catch(() => undefined);
       },
       ['USER', 'LOGIN-DELAY 900 USER', 'EXPIRE 60 USER'],
@@ -365,12 +364,7 @@ describe('C6–C9: deletion, optional commands, CAPA, response codes', () => {
     let batch: string[] = [];
     const peer = await serve(
       async (c) => {
-        await c.expect('USER alice');
-        c.send('+OK\r\n');
-        await c.expect('PASS pw');
-        c.send('+OK\r\n');
-        await c.expect('CAPA');
-        c.send(capaReply(['USER', 'PIPELINING']));
+        await acceptUserPass(c, { user: 'alice', pass: 'pw', capa: ['USER', 'PIPELINING'] });
         for (let i = 0; i < 3; i++) batch.push((await c.readLine(1000)) ?? '(none)');
         c.send('+OK\r\na\r\n.\r\n+OK\r\nb\r\n.\r\n+OK\r\nc\r\n.\r\n');
         await c.readLine(2000).catch(() => undefined);

@@ -3,7 +3,14 @@ import type { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testCerts } from '../../test/helpers/certs.js';
-import { capaReply, connectPlain, PeerSet, readAll, sleep } from '../../test/helpers/client-peer.js';
+import {
+  acceptUserPass,
+  capaReply,
+  connectPlain,
+  PeerSet,
+  readAll,
+  sleep,
+} from '../../test/helpers/client-peer.js';
 import type { ScriptedConn, ScriptedPeer } from '../../test/helpers/scripted-peer.js';
 import type { Pop3Error } from '../protocol/errors.js';
 import type { ClientOptions } from './options.js';
@@ -160,12 +167,7 @@ describe('C10: pipelining', () => {
       await c.startTls({ ...certs.server });
       await c.expect('CAPA');
       c.send(capaReply(['USER', 'PIPELINING']));
-      await c.expect('USER alice');
-      c.send('+OK\r\n');
-      await c.expect('PASS pw');
-      c.send('+OK\r\n');
-      await c.expect('CAPA');
-      c.send(capaReply(['USER', 'PIPELINING']));
+      await acceptUserPass(c, { user: 'alice', pass: 'pw', capa: ['USER', 'PIPELINING'] });
       await c.readLine(2000).catch(() => undefined);
     });
     const client = await connect(peer, {

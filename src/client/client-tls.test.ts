@@ -3,6 +3,7 @@ import tls, { type TLSSocket } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type KeyPair, testCerts } from '../../test/helpers/certs.js';
 import {
+  acceptUserPass,
   capaReply,
   connectTo,
   FAST_TIMEOUTS as FAST,
@@ -140,12 +141,12 @@ describe('C11: TLS', () => {
   it('C11: STLS upgrades, discards pre-TLS capabilities, and logs in only under TLS', async () => {
     const peer = await stlsPeer(
       async (c) => {
-        await c.expect('USER alice');
-        c.send('+OK\r\n');
-        await c.expect('PASS tls-only-secret');
-        c.send('+OK in\r\n');
-        await c.expect('CAPA');
-        c.send(capaReply(['USER', 'UIDL']));
+        await acceptUserPass(c, {
+          user: 'alice',
+          pass: 'tls-only-secret',
+          capa: ['USER', 'UIDL'],
+          passReply: '+OK in',
+        });
         await c.expect('QUIT');
         c.send('+OK bye\r\n');
         c.end();

@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectPlain, sendOpening } from '../../test/helpers/client-peer.js';
+import { acceptUserPass, connectPlain, sendOpening } from '../../test/helpers/client-peer.js';
 import { type ScriptedPeer, scriptedPeer } from '../../test/helpers/scripted-peer.js';
 import { Pop3Error } from '../protocol/errors.js';
 import { Pop3Client } from './client.js';
@@ -16,12 +16,12 @@ describe('Pop3Client basics', () => {
   it("runs the notes' session: USER/PASS, STAT, LIST, UIDL 1, RETR 3, QUIT", async () => {
     peer = await scriptedPeer(async (c) => {
       await sendOpening(c);
-      await c.expect('USER alice');
-      c.send('+OK\r\n');
-      await c.expect('PASS s3cret word');
-      c.send('+OK logged in\r\n');
-      await c.expect('CAPA');
-      c.send('+OK\r\nUSER\r\nUIDL\r\n.\r\n');
+      await acceptUserPass(c, {
+        user: 'alice',
+        pass: 's3cret word',
+        capa: ['USER', 'UIDL'],
+        passReply: '+OK logged in',
+      });
       await c.expect('STAT');
       c.send('+OK 3 320\r\n');
       await c.expect('LIST');

@@ -37,6 +37,19 @@ export async function sendOpening(c: ScriptedConn, opening: Opening = {}): Promi
   c.send(capa ? capaReply(capa) : '-ERR unknown command\r\n');
 }
 
+/** Answer a USER/PASS login (PASS with `passReply`, default +OK), then the CAPA a client sends after it. */
+export async function acceptUserPass(
+  c: ScriptedConn,
+  login: { user: string; pass: string; capa: string[]; passReply?: string },
+): Promise<void> {
+  await c.expect(`USER ${login.user}`);
+  c.send('+OK\r\n');
+  await c.expect(`PASS ${login.pass}`);
+  c.send(`${login.passReply ?? '+OK'}\r\n`);
+  await c.expect('CAPA');
+  c.send(capaReply(login.capa));
+}
+
 /** The scripted peers one test file starts; call closeAll() after each test. */
 export class PeerSet {
   private readonly peers: ScriptedPeer[] = [];
