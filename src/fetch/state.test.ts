@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startTsxChild } from '../../test/helpers/tsx-child.js';
 import { Pop3Error } from '../protocol/errors.js';
 import { accountId, accountPaths, loadState, removeStaleTemps, SeenState, saveState } from './state.js';
 
@@ -100,17 +100,8 @@ describe('SeenState', () => {
     );
     let lastSize = 0;
     for (let run = 0; run < 6; run++) {
-      const child = spawn(process.execPath, ['--import', 'tsx', script], {
-        cwd: process.cwd(),
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      const exited = new Promise((r) => child.once('exit', r));
-      const ready = await Promise.race([
-        new Promise<boolean>((r) => child.stdout.once('data', () => r(true))),
-        exited.then(() => false),
-        new Promise<boolean>((r) => setTimeout(() => r(false), 15_000)),
-      ]);
-      expect(ready).toBe(true);
+      const { child, ready, exited } = startTsxChild(script);
+      expect(await ready).toBe(true);
       await new Promise((r) => setTimeout(r, 20 + Math.floor(Math.random() * 80)));
       child.kill('SIGKILL');
       await exited;

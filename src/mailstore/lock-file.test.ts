@@ -4,6 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startTsxChild } from '../../test/helpers/tsx-child.js';
 import {
   acquireLockFile,
   lockTempPath,
@@ -195,19 +196,12 @@ describe('lock files', () => {
          if (i === 0) process.stdout.write('ready\\n'); }`,
     );
     const kills = async (lock: string) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', script, lock], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      const exited = new Promise((r) => child.once('exit', r));
-      const ready = await Promise.race([
-        new Promise<boolean>((r) => child.stdout.once('data', () => r(true))),
-        exited.then(() => false),
-        new Promise<boolean>((r) => setTimeout(() => r(false), 15_000)),
-      ]);
+      const { child, ready, exited } = startTsxChild(script, [lock]);
+      const wasReady = await ready;
       await new Promise((r) => setTimeout(r, 5 + Math.floor(Math.random() * 40)));
       child.kill('SIGKILL');
       await exited;
-      return ready;
+      return wasReady;
     };
     for (let round = 0; round < 3; round++) {
       const locks = Array.from({ length: 4 }, (_, i) => join(root, `k${round}-${i}.lock`));
