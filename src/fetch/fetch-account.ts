@@ -18,19 +18,10 @@ const MAX_LISTED_FAILURES = 100;
 const MAX_WARNINGS = 100;
 const PROGRESS_EVERY_MS = 100;
 
-export async function fetchAccount(account: AccountConfig, opts: FetchOptions = {}): Promise<FetchResult> {
-  const conn = account.connection;
-  if (!conn?.auth?.user)
-    throw new Pop3Error('fetch: the account needs connection.auth', { code: 'EARGUMENT' });
-  if (!account.stateDir) throw new Pop3Error('fetch: the account needs a stateDir', { code: 'EARGUMENT' });
-  const now = opts.now ?? Date.now;
-  const id = accountId(conn);
-  const name = account.name ?? id;
-  const policy = account.policy ?? {};
-  checkPolicy(policy);
-  const target = createTarget(account.target, accountPaths(account.stateDir, id));
-  const result: FetchResult = {
-    account: name,
+/** A result with nothing done yet: what a run starts from. */
+export function emptyResult(account: string): FetchResult {
+  return {
+    account,
     new: 0,
     delivered: 0,
     skipped: 0,
@@ -42,6 +33,20 @@ export async function fetchAccount(account: AccountConfig, opts: FetchOptions = 
     warnings: [],
     loginDelay: undefined,
   };
+}
+
+export async function fetchAccount(account: AccountConfig, opts: FetchOptions = {}): Promise<FetchResult> {
+  const conn = account.connection;
+  if (!conn?.auth?.user)
+    throw new Pop3Error('fetch: the account needs connection.auth', { code: 'EARGUMENT' });
+  if (!account.stateDir) throw new Pop3Error('fetch: the account needs a stateDir', { code: 'EARGUMENT' });
+  const now = opts.now ?? Date.now;
+  const id = accountId(conn);
+  const name = account.name ?? id;
+  const policy = account.policy ?? {};
+  checkPolicy(policy);
+  const target = createTarget(account.target, accountPaths(account.stateDir, id));
+  const result = emptyResult(name);
   const warn = (w: string) => {
     if (result.warnings.length < MAX_WARNINGS) result.warnings.push(w);
   };

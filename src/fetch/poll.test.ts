@@ -1,6 +1,7 @@
 // The daemon scheduler alone, with a stand-in for one account's fetch (timing, not mail).
 import { describe, expect, it } from 'vitest';
 import { Pop3Error } from '../protocol/errors.js';
+import { emptyResult } from './fetch-account.js';
 import { pollLoop } from './poll.js';
 import type { AccountConfig, FetchResult } from './types.js';
 
@@ -11,19 +12,7 @@ const account = (name: string): AccountConfig => ({
   stateDir: '/nonexistent',
 });
 
-const result = (loginDelay?: number): FetchResult => ({
-  account: 'a',
-  new: 0,
-  delivered: 0,
-  skipped: 0,
-  deferred: 0,
-  deleted: 0,
-  bytes: 0,
-  errors: 0,
-  failures: [],
-  warnings: [],
-  loginDelay,
-});
+const result = (loginDelay?: number): FetchResult => ({ ...emptyResult('a'), loginDelay });
 
 describe('pollLoop', () => {
   it('polls each account every interval and stops when aborted', async () => {
