@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import { Pop3Error, printable } from '../protocol/errors.js';
 import { wireOctetsOfStream } from '../protocol/wire-size.js';
 import { fsyncDir, isMissing } from './io.js';
-import { acquireLockFile, type HeldLock } from './lock-file.js';
+import { acquireLockFile, type HeldLock, PRIVATE_LOCK_UNREADABLE_STALE_MS } from './lock-file.js';
 import { ensureMaildir } from './maildir-deliver.js';
 import { derivedUid, maildirBase, uidForBase, wireSizeFromName } from './maildir-names.js';
 import { readSizeCache, type SizeEntry, writeSizeCache } from './size-cache.js';
@@ -95,7 +95,11 @@ export class MaildirStore implements MailStore {
   async openMailbox(user: string): Promise<Mailbox> {
     const dir = this.maildirOf(user);
     if (this.#create) await ensureMaildir(dir);
-    const lock = await acquireLockFile(join(dir, LOCK_FILE), { staleMs: this.#staleMs });
+    const lock = await acquireLockFile(join(dir, LOCK_FILE), {
+      staleMs: this.#staleMs,
+      // Only pop3kit takes this lock, so an empty one is a killed writer's, not another program's.
+      unreadableStaleMs: PRIVATE_LOCK_UNREADABLE_STALE_MS,
+    });
     if (!lock) throw new MailboxBusyError();
     try {
       const entries = await snapshot(dir, this.#maxMessages);
