@@ -108,6 +108,11 @@ export function wireForm(stored: Buffer): Buffer {
 const CRLF = Buffer.from('\r\n');
 const wireCache = new Map<string, Buffer>();
 
+/** Forget the cached wire forms (so a heap reading shows what the server and store retain). */
+export function clearWireCache(): void {
+  wireCache.clear();
+}
+
 /** Wire form of a stored message, cached by UID (UIDs are never reused). */
 export function wireOf(uid: string, bytes: Buffer): Buffer {
   let wire = wireCache.get(uid);

@@ -22,6 +22,7 @@ import {
   check,
   checkChallenge,
   checkStatus,
+  clearWireCache,
   isChallenge,
   isMultiLine,
   keywordOf,
@@ -944,7 +945,7 @@ export async function runServerFuzz(opts: ServerFuzzOptions): Promise<ServerFuzz
     octetsReceived: 0,
     slowestBatchMs: 0,
   };
-  const heapStart = opts.heapUsed?.();
+  const heapStart = opts.heapUsed?.(); // after the servers and the seeded store exist
   let heapPeak = heapStart ?? 0;
   let nextHeapAt = opts.commands / 20;
   const health = { checks: 0, worstMs: 0 };
@@ -1046,6 +1047,7 @@ export async function runServerFuzz(opts: ServerFuzzOptions): Promise<ServerFuzz
   for (const u of [...USERS.map((x) => x.name), HEALTHY.name]) {
     if (h.store.isLocked(u)) fail(h, -1, '-', `maildrop ${u} still locked at the end`);
   }
+  clearWireCache(); // the oracle's own cache: the end reading is what the server and the store hold
   const heapEnd = opts.heapUsed?.();
   return {
     seed: opts.seed,
