@@ -193,4 +193,30 @@ describe('pop3 (built) against Dovecot', () => {
     const dele = await runCli(['dele', '1', '2', '3', url, '--ca-file', caFile, '--yes'], as(carol.pass));
     expect(dele.code, dele.stderr).toBe(0);
   });
+
+  it("another program reads the mbox that pop3 fetch writes: Python's mailbox module finds every message intact", async () => {
+    const out = tempDir();
+    const mbox = join(out, 'inbox.mbox');
+    const fetch = await runCli(
+      ['fetch', tlsUrl('bob'), '--ca-file', caFile, '--mbox', mbox, '--state-dir', join(out, 's'), '--json'],
+      as(bob.pass),
+    );
+    expect(fetch.code, fetch.stderr).toBe(0);
+    expect(JSON.parse(fetch.stdout).accounts[0]).toMatchObject({ ok: true, delivered: 5 });
+    // Python's mailbox.mbox is an independent mbox reader: its messages, as stored (LF line ends).
+    const script =
+      'import json, mailbox, sys\n' +
+      'box = mailbox.mbox(sys.argv[1], create=False)\n' +
+      'print(json.dumps([box.get_bytes(k).decode("latin1") for k in box.iterkeys()]))\n';
+    const { execFileSync } = await import('node:child_process');
+    const read: string[] = JSON.parse(execFileSync('python3', ['-c', script, mbox], { encoding: 'utf8' }));
+    const uidl = JSON.parse(
+      (await runCli(['uidl', tlsUrl('bob'), '--ca-file', caFile, '--json'], as(bob.pass))).stdout,
+    ) as { n: number; uid: string }[];
+    expect(read).toHaveLength(uidl.length);
+    const lf = (b: Buffer) => toWireForm(b).toString('latin1').replace(/\r\n/g, '\n').replace(/\n+$/, '');
+    uidl.forEach((m, i) => {
+      expect(read[i]!.replace(/\n+$/, '')).toBe(lf(storedFile(bob.maildir, m.uid)));
+    });
+  });
 });
