@@ -22,7 +22,8 @@ const client = await Pop3Client.connect({
   allowInsecureAuth: env.POP3_INSECURE === '1',
   auth: { user: env.POP3_USER ?? 'alice', pass: env.POP3_PASSWORD ?? '', mechanism: 'USER' },
   // Print the dialogue as it happens; the password shows as ***.
-  onTrace: (e) => console.log(`${e.dir}: ${e.line}${e.body ? `  (${e.body.octets} octets, ${e.body.lines} lines)` : ''}`),
+  onTrace: (e) =>
+    console.log(`${e.dir}: ${e.line}${e.body ? `  (${e.body.octets} octets, ${e.body.lines} lines)` : ''}`),
 });
 
 // Issue everything at once; replies come back in order.
