@@ -474,6 +474,8 @@ export async function runServerCrash(opts: CrashOptions): Promise<CrashReport> {
           `violations ${before}->${report.violations.length}`,
       );
     }
+    // Sessions may have emptied a mailbox in the last run; new mail makes the final check bite.
+    for (const box of boxes) await topUp(box, opts.mailboxSize ?? 60, rand, false);
     await finalCheck(root, boxes, report);
     for (const box of boxes) {
       const names = await fs.readdir(box.dir);
