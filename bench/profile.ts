@@ -19,37 +19,43 @@ const exec = promisify(execFile);
 
 /** Self time by thread, library and symbol from a perf.data file. */
 async function perfReport(title: string, data: string): Promise<string> {
-  const { stdout } = await exec(
-    'perf',
-    [
-      'report',
-      '-i',
-      data,
-      '--stdio',
-      '--no-children',
-      '--sort',
-      'comm,dso,sym',
-      '-g',
-      'none',
-      '--percent-limit',
-      '1',
-    ],
-    { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
-  );
-  const rows = stdout
-    .split('\n')
-    .filter((l) => /^\s+\d+\.\d+%/.test(l))
-    .slice(0, 30)
-    .map((l) => {
-      const [pct, comm, dso, ...sym] = l.trim().split(/\s+/);
-      return `| ${pct} | ${comm} | ${dso} | ${sym.join(' ').replace(/\|/g, '/')} |`;
-    });
+  const report = async (sort: string, limit: string) =>
+    (
+      await exec(
+        'perf',
+        [
+          'report',
+          '-i',
+          data,
+          '--stdio',
+          '--no-children',
+          '--sort',
+          sort,
+          '-g',
+          'none',
+          '--percent-limit',
+          limit,
+        ],
+        { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
+      )
+    ).stdout
+      .split('\n')
+      .filter((l) => /^\s+\d+\.\d+%/.test(l))
+      .map((l) => l.trim().split(/\s+/));
+  const byDso = (await report('dso', '0.5')).map(([pct, ...dso]) => `| ${pct} | ${dso.join(' ')} |`);
+  const bySym = (await report('dso,sym', '1'))
+    .slice(0, 15)
+    .map(([pct, dso, ...sym]) => `| ${pct} | ${dso} | ${sym.join(' ').replace(/\|/g, '/').slice(0, 100)} |`);
   return [
-    `#### ${title} (perf, self time)`,
+    `#### ${title} (perf, self time, all threads)`,
     '',
-    '| share | thread | library | symbol |',
-    '|---|---|---|---|',
-    ...rows,
+    '| share | library |',
+    '|---|---|',
+    ...byDso,
+    '',
+    '| share | library | symbol |',
+    '|---|---|---|',
+    ...bySym,
   ].join('\n');
 }
 

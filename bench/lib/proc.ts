@@ -79,7 +79,10 @@ export function resetPeakRss(pid: number): boolean {
   }
 }
 
-/** CPU time (ms) of each thread of `pid`, summed by thread name (main `node`, `libuv-worker`, V8 helpers). */
+/**
+ * CPU time (ms) of the threads of `pid`: the main (event loop) thread apart, the others summed by
+ * name (Node 20 leaves libuv's threadpool and V8's helper threads all named `node`).
+ */
 export function threadCpuMs(pid: number): Map<string, number> {
   const out = new Map<string, number>();
   let tids: string[] = [];
@@ -90,7 +93,8 @@ export function threadCpuMs(pid: number): Map<string, number> {
   }
   for (const tid of tids) {
     try {
-      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const name = Number(tid) === pid ? 'main thread (event loop, JS)' : `other threads named ${comm}`;
       const line = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const f = line.slice(line.lastIndexOf(')') + 2).split(' ');
       const ticks = Number(f[11]) + Number(f[12]); // utime, stime
