@@ -173,8 +173,11 @@ async function main(): Promise<void> {
       ].join('\n'),
     );
     if (recorder) {
-      recorder.kill('SIGINT');
-      await new Promise((r) => recorder.once('exit', r));
+      recorder.kill('SIGINT'); // perf writes its file and exits; bounded in case it does not
+      const stopped = new Promise((r) => recorder.once('exit', r));
+      const timer = setTimeout(() => recorder.kill('SIGKILL'), 60_000);
+      await stopped;
+      clearTimeout(timer);
     }
     if (perf) {
       sections.push(await perfReport(`pop3 fetch from Dovecot, mailbox ${mailbox}`, fetchPerf));

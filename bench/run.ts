@@ -9,13 +9,20 @@ import { runWorkload, type WorkloadResult } from './lib/harness.js';
 import { describeMachine } from './lib/machine.js';
 import { machineSection, sessionsTable, targets, targetsTable, workloadTable } from './lib/report.js';
 import { runSessions, type SessionsResult } from './lib/sessions.js';
-import { ROOT, setupBench } from './lib/setup.js';
+import { ROOT, requireTools, setupBench } from './lib/setup.js';
 import { type MailboxKey, WORKLOADS } from './lib/workloads.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function main(args: BenchArgs): Promise<void> {
   const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
+  const tools = [
+    'dovecot',
+    'python3',
+    'openssl',
+    ...args.contenders.filter((c) => c === 'mpop' || c === 'fetchmail'),
+  ];
+  await requireTools(tools);
   const machine = await describeMachine();
   log(
     `machine: ${machine.cpus} CPUs, load ${machine.loadAverage.join(' ')}, ${machine.node}, ${machine.dovecot}`,

@@ -25,6 +25,21 @@ import { type ContenderName, MAILBOXES, type MailboxKey, type ServerName } from 
 const run = promisify(execFile);
 export const ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 
+/** Fails early, naming what is missing, instead of a contender failing run after run. */
+export async function requireTools(tools: string[]): Promise<void> {
+  const missing: string[] = [];
+  for (const tool of tools) {
+    try {
+      await run('sh', ['-c', `command -v ${tool}`], { timeout: 10_000 });
+    } catch {
+      missing.push(tool);
+    }
+  }
+  if (missing.length > 0) {
+    throw new Error(`not installed: ${missing.join(', ')} (scripts/peers/install.sh installs the peers)`);
+  }
+}
+
 export interface SetupOptions {
   base: string;
   build: boolean;
