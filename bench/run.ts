@@ -4,7 +4,7 @@
 // and prints Markdown tables (also written beside a JSON file with every run under bench/results/).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { type BenchArgs, parseArgs } from './lib/args.js';
+import { type BenchArgs, parseArgs, USAGE } from './lib/args.js';
 import { runWorkload, type WorkloadResult } from './lib/harness.js';
 import { describeMachine } from './lib/machine.js';
 import { machineSection, sessionsTable, targets, targetsTable, workloadTable } from './lib/report.js';
@@ -76,6 +76,10 @@ async function main(args: BenchArgs): Promise<void> {
   }
 }
 
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
 let parsed: BenchArgs;
 try {
   parsed = parseArgs(process.argv.slice(2));
