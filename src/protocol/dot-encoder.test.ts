@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { cutAt, threeWaySplits, twoWaySplits } from '../../scripts/fuzz/chunks.js';
-import { stuff, wireForm } from '../../scripts/fuzz/reference.js';
+import { encodeReference, stuff, wireForm } from '../../scripts/fuzz/reference.js';
 import { DotDecoder } from './dot-decoder.js';
 import { DotEncoder } from './dot-encoder.js';
 import { wireOctets } from './wire-size.js';
@@ -163,5 +163,67 @@ describe('DotEncoder → DotDecoder round trip (property)', () => {
     expect(wireForm(b('a\nb\r\nc\r')).toString()).toBe('a\r\nb\r\nc\r\r\n');
     expect(wireForm(b('\n\n')).toString()).toBe('\r\n\r\n');
     expect(stuff(b('.a\r\nb.\r\n.\r\n')).toString()).toBe('..a\r\nb.\r\n..\r\n');
+  });
+});
+
+describe('DotEncoder: one output buffer per chunk (encode, encodeAfter, whole)', () => {
+  const edgy = fc.constantFrom(0x0d, 0x0a, 0x2e, 0x2e, 0x41, 0x00, 0xff);
+  const message = fc.oneof(
+    fc.uint8Array({ maxLength: 300 }),
+    fc.array(edgy, { maxLength: 300 }).map((a) => Uint8Array.from(a)),
+  );
+  const cuts = fc.array(fc.nat(), { maxLength: 12 });
+
+  it('encode() over random chunkings equals the reference; whole() with a head equals head + reference', () => {
+    fc.assert(
+      fc.property(message, cuts, (m, at) => {
+        const msg = Buffer.from(m);
+        const want = encodeReference(msg);
+        const encoder = new DotEncoder();
+        const out: Buffer[] = [];
+        for (const chunk of cutAt(
+          msg,
+          at.map((c) => c % (msg.length + 1)),
+        ))
+          out.push(encoder.encode(chunk));
+        out.push(encoder.end());
+        expect(Buffer.concat(out).equals(want)).toBe(true);
+        expect(encoder.octets).toBe(wireOctets(msg));
+
+        const head = b('+OK 12 octets\r\n');
+        const { reply, octets } = DotEncoder.whole(head, msg);
+        expect(reply.equals(Buffer.concat([head, want]))).toBe(true);
+        expect(octets).toBe(wireOctets(msg));
+        expect(DotEncoder.whole(Buffer.alloc(0), msg).reply.equals(want)).toBe(true);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('passes a chunk that needs no change through without copying it', () => {
+    const encoder = new DotEncoder();
+    const clean = b('Subject: x\r\n\r\nbody. line\r\n');
+    expect(encoder.encode(clean)).toBe(clean);
+    const lf = b('a\n');
+    const out = encoder.encode(lf);
+    expect(out).not.toBe(lf);
+    expect(out.toString()).toBe('a\r\n');
+  });
+
+  it('encodeAfter puts the head in front of the encoded chunk, and returns the head for an empty chunk', () => {
+    const encoder = new DotEncoder();
+    const head = b('+OK\r\n');
+    expect(encoder.encodeAfter(head, b('.x\n')).toString()).toBe('+OK\r\n..x\r\n');
+    expect(encoder.encodeAfter(head, b(''))).toBe(head);
+    expect(encoder.end().toString()).toBe('.\r\n');
+  });
+
+  it('a dot right after an LF that ends the previous chunk is stuffed; a lone CR chunk pairs with the next LF', () => {
+    const encoder = new DotEncoder();
+    const parts = [b('a\n'), b('.'), b('b\r'), b('\n'), b('.'), b('\r'), b('\n')].map((c) =>
+      encoder.encode(c),
+    );
+    parts.push(encoder.end());
+    expect(Buffer.concat(parts).toString()).toBe('a\r\n..b\r\n..\r\n.\r\n');
   });
 });
