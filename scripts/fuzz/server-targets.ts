@@ -5,6 +5,7 @@ import tls from 'node:tls';
 import type { ClientAuthExchange } from '../../src/protocol/sasl/client/index.js';
 import { type MailStore, MemoryStore, Pop3Server, type Pop3ServerOptions } from '../../src/server/index.js';
 import { testCerts } from '../../test/helpers/certs.js';
+import { HangError, openPair, ReplyReader, unstuff, WireError } from '../../test/helpers/pop3-wire.js';
 import { randomChunks } from './chunks.js';
 import { bodyBytes } from './generators.js';
 import { Rng } from './rng.js';
@@ -33,7 +34,6 @@ import {
   topReference,
   wireOf,
 } from './server-oracle.js';
-import { HangError, openPair, ReplyReader, unstuff, WireError } from './server-wire.js';
 
 /**
  * The server fuzzer: POP3 sessions driven in-process through `Pop3Server.handle()` (no sockets) over

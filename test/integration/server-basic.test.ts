@@ -4,7 +4,6 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex, PassThrough } from 'node:stream';
-import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { beginClientAuth, createClientMechanism } from '../../src/protocol/sasl/client/index.js';
 import {
@@ -18,148 +17,12 @@ import {
   UsersFile,
 } from '../../src/server/index.js';
 import { testCerts } from '../helpers/certs.js';
+import { LineClient, WAIT_MS } from '../helpers/pop3-wire.js';
 
 // The server driven by raw sockets: every byte on the wire is the test's, so what is checked is the
 // protocol itself, not a client library's reading of it. Each wait is bounded.
 
-const WAIT = 5000;
-
-class LineClient {
-  socket!: net.Socket;
-  #buf = Buffer.alloc(0);
-  #closed = false;
-  #wake: (() => void) | undefined;
-
-  static async connect(port: number, opts: { implicitTls?: boolean } = {}): Promise<LineClient> {
-    const c = new LineClient();
-    const socket = opts.implicitTls
-      ? tls.connect({ port, host: '127.0.0.1', servername: 'localhost', ca: testCerts().ca })
-      : net.connect(port, '127.0.0.1');
-    await new Promise<void>((resolve, reject) => {
-      socket.once(opts.implicitTls ? 'secureConnect' : 'connect', () => resolve());
-      socket.once('error', reject);
-    });
-    c.#attach(socket);
-    return c;
-  }
-
-  #attach(socket: net.Socket): void {
-    this.socket = socket;
-    socket.on('data', (d: Buffer) => {
-      this.#buf = Buffer.concat([this.#buf, d]);
-      this.#notify();
-    });
-    socket.on('close', () => {
-      this.#closed = true;
-      this.#notify();
-    });
-    socket.on('error', () => {});
-  }
-
-  #notify(): void {
-    const w = this.#wake;
-    this.#wake = undefined;
-    w?.();
-  }
-
-  async #wait(deadline: number): Promise<void> {
-    const left = deadline - Date.now();
-    if (left <= 0) throw new Error('timed out waiting for the server');
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, left);
-      this.#wake = () => {
-        clearTimeout(t);
-        resolve();
-      };
-    });
-  }
-
-  get buffered(): Buffer {
-    return this.#buf;
-  }
-
-  send(data: string | Buffer): void {
-    this.socket.write(data);
-  }
-
-  /** Next line without its CRLF; throws if the line did not end with CRLF or the server closed. */
-  async line(ms = WAIT): Promise<string> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const lf = this.#buf.indexOf(0x0a);
-      if (lf >= 0) {
-        const raw = this.#buf.subarray(0, lf + 1);
-        this.#buf = this.#buf.subarray(lf + 1);
-        if (raw[raw.length - 2] !== 0x0d) throw new Error(`line without CRLF: ${raw.toString('latin1')}`);
-        return raw.subarray(0, -2).toString('latin1');
-      }
-      if (this.#closed) throw new Error('server closed the connection');
-      await this.#wait(deadline);
-    }
-  }
-
-  async cmd(text: string): Promise<string> {
-    this.send(`${text}\r\n`);
-    return this.line();
-  }
-
-  /** The rest of a multi-line reply, as sent (still dot-stuffed), terminator included. */
-  async body(ms = WAIT): Promise<string> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const text = this.#buf.toString('latin1');
-      const end = text.startsWith('.\r\n') ? 3 : text.indexOf('\r\n.\r\n') + 5;
-      if (end >= 5 || end === 3) {
-        this.#buf = this.#buf.subarray(end);
-        return text.slice(0, end);
-      }
-      if (this.#closed) throw new Error('server closed the connection mid-reply');
-      await this.#wait(deadline);
-    }
-  }
-
-  /** A multi-line reply's lines, unstuffed, without the terminator. */
-  async lines(): Promise<string[]> {
-    const body = await this.body();
-    return body
-      .slice(0, -3)
-      .split('\r\n')
-      .slice(0, -1)
-      .map((l) => (l.startsWith('.') ? l.slice(1) : l));
-  }
-
-  /** Resolves true when the server closes within `ms`, false otherwise. */
-  async closedWithin(ms = WAIT): Promise<boolean> {
-    const deadline = Date.now() + ms;
-    while (!this.#closed) {
-      if (Date.now() >= deadline) return false;
-      await this.#wait(deadline).catch(() => {});
-    }
-    return true;
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  async starttls(): Promise<void> {
-    expect(await this.cmd('STLS')).toMatch(/^\+OK/);
-    expect(this.#buf.length).toBe(0);
-    const raw = this.socket;
-    raw.removeAllListeners('data');
-    raw.removeAllListeners('close');
-    const secure = tls.connect({ socket: raw, servername: 'localhost', ca: testCerts().ca });
-    await new Promise<void>((resolve, reject) => {
-      secure.once('secureConnect', () => resolve());
-      secure.once('error', reject);
-    });
-    this.#attach(secure);
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
+const WAIT = WAIT_MS;
 
 const servers: Pop3Server[] = [];
 const clients: LineClient[] = [];
@@ -227,13 +90,13 @@ describe('RFC 1939 session', () => {
 
     // Dot-stuffing, bare LF to CRLF, a final CRLF added; sizes as LIST said (W4, W5).
     expect(await c.cmd('RETR 1')).toBe(`+OK ${sizes[0]} octets`);
-    expect(await c.body()).toBe(
+    expect(await c.bodyText()).toBe(
       'Subject: one\r\nFrom: a@example.org\r\n\r\nfirst body\r\n..hidden dot\r\n.\r\n',
     );
     expect(await c.cmd('RETR 2')).toBe(`+OK ${sizes[1]} octets`);
-    expect(await c.body()).toBe('Subject: two\r\n\r\nbare LF\r\nlines\r\n.\r\n');
+    expect(await c.bodyText()).toBe('Subject: two\r\n\r\nbare LF\r\nlines\r\n.\r\n');
     expect(await c.cmd('RETR 3')).toBe(`+OK ${sizes[2]} octets`);
-    expect(await c.body()).toBe('Subject: three\r\n\r\nno final newline\r\n.\r\n');
+    expect(await c.bodyText()).toBe('Subject: three\r\n\r\nno final newline\r\n.\r\n');
 
     expect(await c.cmd('DELE 1')).toMatch(/^\+OK/);
     // A deleted message is gone from every listing and every command (S5, case 26).
@@ -261,9 +124,9 @@ describe('RFC 1939 session', () => {
     expect(await login(c, 'bob')).toBe('+OK maildrop has 0 messages (0 octets)');
     expect(await c.cmd('STAT')).toBe('+OK 0 0');
     expect(await c.cmd('LIST')).toMatch(/^\+OK/);
-    expect(await c.body()).toBe('.\r\n');
+    expect(await c.bodyText()).toBe('.\r\n');
     expect(await c.cmd('UIDL')).toBe('+OK');
-    expect(await c.body()).toBe('.\r\n');
+    expect(await c.bodyText()).toBe('.\r\n');
     expect(await c.cmd('RETR 1')).toBe('-ERR no such message');
   });
 
@@ -339,7 +202,7 @@ describe('RFC 1939 session', () => {
     expect(await c.cmd('TOP 1')).toBe('-ERR syntax error');
     expect(await c.cmd('TOP 1 -1')).toBe('-ERR invalid line count');
     expect(await c.cmd('rEtR 2')).toMatch(/^\+OK/);
-    await c.body();
+    await c.bodyText();
     expect(await c.cmd('XYZZY')).toBe('-ERR unknown command');
     expect(await c.cmd('LAST')).toBe('-ERR unknown command');
   });
@@ -356,7 +219,7 @@ describe('RFC 1939 session', () => {
     await login(c);
     const top = async (args: string) => {
       expect(await c.cmd(`TOP ${args}`)).toBe('+OK top of message follows');
-      return c.body();
+      return c.bodyText();
     };
     expect(await top('1 0')).toBe('A: 1\r\nB: 2\r\n\r\n.\r\n');
     expect(await top('1 2')).toBe('A: 1\r\nB: 2\r\n\r\nl1\r\n..l2\r\n.\r\n');
@@ -390,7 +253,7 @@ describe('RFC 1939 session', () => {
     const listed = (await c.lines()).map((l) => Number(l.split(' ')[1]));
     for (let i = 0; i < stored.length; i++) {
       expect(await c.cmd(`RETR ${i + 1}`)).toBe(`+OK ${listed[i]} octets`);
-      const body = await c.body();
+      const body = await c.bodyText();
       expect(body.endsWith('\r\n.\r\n') || body === '.\r\n').toBe(true);
       // Unstuff: drop the terminator, then one leading dot of every line.
       const unstuffed = body.slice(0, -3).replace(/(^|\r\n)\./g, '$1');
@@ -411,7 +274,7 @@ describe('RFC 1939 session', () => {
     expect(await c.line()).toBe(`+OK 3 ${TOTAL}`);
     expect(await c.line()).toBe(`+OK 2 ${sizes[1]}`);
     expect(await c.line()).toBe(`+OK ${sizes[1]} octets`);
-    expect(await c.body()).toBe('Subject: two\r\n\r\nbare LF\r\nlines\r\n.\r\n');
+    expect(await c.bodyText()).toBe('Subject: two\r\n\r\nbare LF\r\nlines\r\n.\r\n');
     expect(await c.line()).toBe('+OK');
     expect(await c.line()).toBe('-ERR no such message');
     expect(await c.line()).toMatch(/^\+OK/);
@@ -468,7 +331,7 @@ describe('over a Maildir', () => {
       expect(uids).toHaveLength(2);
       const which = uids.findIndex((u) => u?.startsWith('1700000000'));
       expect(await c.cmd(`RETR ${which + 1}`)).toBe('+OK 20 octets');
-      expect(await c.body()).toBe('Subject: a\r\n\r\n..one\r\n.\r\n');
+      expect(await c.bodyText()).toBe('Subject: a\r\n\r\n..one\r\n.\r\n');
       expect(await c.cmd(`DELE ${which + 1}`)).toMatch(/^\+OK/);
       expect(await c.cmd('QUIT')).toMatch(/^\+OK/);
       await c.closedWithin();
@@ -695,7 +558,7 @@ describe('TLS', () => {
     expect(await c.cmd('STLS')).toBe('-ERR TLS already active'); // case 8
     expect(await login(c)).toMatch(/^\+OK maildrop has 3/);
     expect(await c.cmd('RETR 1')).toMatch(/^\+OK/);
-    expect(await c.body()).toContain('..hidden dot');
+    expect(await c.bodyText()).toContain('..hidden dot');
     expect(await c.cmd('QUIT')).toMatch(/^\+OK/);
   });
 
@@ -801,7 +664,7 @@ describe('limits and operation', () => {
     await c.line();
     c.send('CAPA\n');
     expect(await c.line()).toMatch(/^\+OK/);
-    await c.body();
+    await c.bodyText();
     c.send('USER al\rice\r\n');
     expect(await c.line()).toBe('-ERR invalid characters in command');
     c.send(Buffer.concat([Buffer.from('USER '), Buffer.from([0xc3, 0x28]), Buffer.from('\r\n')]));
@@ -849,7 +712,7 @@ describe('limits and operation', () => {
     const c = await connect();
     await c.line();
     expect(await c.cmd('CAPA')).toMatch(/^\+OK/);
-    await c.body();
+    await c.bodyText();
     expect(await c.closedWithin(3000)).toBe(true);
   });
 
@@ -896,7 +759,7 @@ describe('limits and operation', () => {
     await other.line();
     await login(other, 'bob');
     expect(await other.cmd('RETR 1')).toMatch(/^\+OK/);
-    expect(await other.body()).toContain('hi');
+    expect(await other.bodyText()).toContain('hi');
     const dropped = new Promise<string>((resolve) =>
       server.on('logout', (info) => info.user === 'alice' && resolve(info.reason)),
     );
@@ -935,7 +798,7 @@ describe('limits and operation', () => {
     const closing = server.close({ timeoutMs: 5000 });
     c.socket.resume();
     expect(await c.line()).toMatch(/^\+OK \d+ octets/);
-    const body = await c.body();
+    const body = await c.bodyText();
     expect(body.length).toBeGreaterThan(2000 * 1000);
     await closing;
     expect(await c.closedWithin()).toBe(true);

@@ -74,181 +74,13 @@ import {
   UsersFile,
 } from '../../src/server/index.js';
 import { testCerts } from '../helpers/certs.js';
+import { LineClient } from '../helpers/pop3-wire.js';
 
-const WAIT = 5000;
 const PASSWORD = 'correct horse';
 const KNOWN_CODES = /^\[(IN-USE|LOGIN-DELAY|SYS\/TEMP|SYS\/PERM|AUTH)\]( |$)/;
 
-// ---- a raw-socket client: every byte on the wire is the test's ------------------------------------
-
-class Wire {
-  socket!: net.Socket;
-  // Received, unread bytes: #store[#start, #end), grown by doubling so a 10 MiB reply is not re-copied per chunk.
-  #store: Buffer = Buffer.alloc(64 * 1024);
-  #start = 0;
-  #end = 0;
-  #scanned = 0;
-  #closed = false;
-  #wake: (() => void) | undefined;
-
-  static async connect(port: number, opts: { implicitTls?: boolean } = {}): Promise<Wire> {
-    const w = new Wire();
-    const socket = opts.implicitTls
-      ? tls.connect({ port, host: '127.0.0.1', servername: 'localhost', ca: testCerts().ca })
-      : net.connect(port, '127.0.0.1');
-    await new Promise<void>((resolve, reject) => {
-      socket.once(opts.implicitTls ? 'secureConnect' : 'connect', () => resolve());
-      socket.once('error', reject);
-    });
-    w.attach(socket);
-    return w;
-  }
-
-  attach(socket: net.Socket): void {
-    this.socket = socket;
-    socket.on('data', (d: Buffer) => {
-      this.#append(d);
-      this.#notify();
-    });
-    socket.on('close', () => {
-      this.#closed = true;
-      this.#notify();
-    });
-    socket.on('error', () => {});
-  }
-
-  #append(d: Buffer): void {
-    if (this.#end + d.length > this.#store.length) {
-      const live = this.#end - this.#start;
-      const grown = Buffer.alloc(Math.max(this.#store.length, (live + d.length) * 2));
-      this.#store.copy(grown, 0, this.#start, this.#end);
-      this.#store = grown;
-      this.#start = 0;
-      this.#end = live;
-    }
-    d.copy(this.#store, this.#end);
-    this.#end += d.length;
-  }
-
-  get #buf(): Buffer {
-    return this.#store.subarray(this.#start, this.#end);
-  }
-
-  #consume(n: number): Buffer {
-    const out = Buffer.from(this.#store.subarray(this.#start, this.#start + n));
-    this.#start += n;
-    this.#scanned = 0;
-    return out;
-  }
-
-  #notify(): void {
-    const w = this.#wake;
-    this.#wake = undefined;
-    w?.();
-  }
-
-  async #wait(deadline: number): Promise<void> {
-    const left = deadline - Date.now();
-    if (left <= 0) throw new Error('timed out waiting for the server');
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, left);
-      this.#wake = () => {
-        clearTimeout(t);
-        resolve();
-      };
-    });
-  }
-
-  get buffered(): Buffer {
-    return this.#buf;
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  send(data: string | Buffer): void {
-    this.socket.write(data);
-  }
-
-  /** The next line without its CRLF (latin1); throws on a line without CRLF or when the server closed. */
-  async line(ms = WAIT): Promise<string> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const lf = this.#buf.indexOf(0x0a);
-      if (lf >= 0) {
-        const raw = this.#consume(lf + 1);
-        if (raw[raw.length - 2] !== 0x0d) throw new Error(`line without CRLF: ${raw.toString('latin1')}`);
-        return raw.subarray(0, -2).toString('latin1');
-      }
-      if (this.#closed) throw new Error('server closed the connection');
-      await this.#wait(deadline);
-    }
-  }
-
-  async cmd(text: string | Buffer, ms = WAIT): Promise<string> {
-    this.send(Buffer.concat([typeof text === 'string' ? Buffer.from(text, 'utf8') : text, CRLF]));
-    return this.line(ms);
-  }
-
-  /** The rest of a multi-line reply as sent (still dot-stuffed), terminator included. */
-  async body(ms = WAIT): Promise<Buffer> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      if (this.#buf.subarray(0, 3).equals(DOT_CRLF)) return this.#consume(3);
-      const at = this.#buf.indexOf(END, this.#scanned);
-      if (at >= 0) return this.#consume(at + END.length);
-      this.#scanned = Math.max(0, this.#buf.length - END.length);
-      if (this.#closed) throw new Error('server closed the connection mid-reply');
-      await this.#wait(deadline);
-    }
-  }
-
-  /** A multi-line reply's lines, unstuffed, without the terminator. */
-  async lines(): Promise<string[]> {
-    const text = (await this.body()).toString('latin1');
-    if (text === '.\r\n') return [];
-    return text
-      .slice(0, -5)
-      .split('\r\n')
-      .map((l) => (l.startsWith('.') ? l.slice(1) : l));
-  }
-
-  async closedWithin(ms = WAIT): Promise<boolean> {
-    const deadline = Date.now() + ms;
-    while (!this.#closed) {
-      if (Date.now() >= deadline) return false;
-      await this.#wait(deadline).catch(() => {});
-    }
-    return true;
-  }
-
-  /** STLS and a verified handshake; `tlsOptions` may narrow the versions offered. */
-  async starttls(tlsOptions: tls.ConnectionOptions = {}): Promise<void> {
-    expect(await this.cmd('STLS')).toMatch(/^\+OK/);
-    expect(this.#buf.length).toBe(0);
-    const raw = this.socket;
-    raw.removeAllListeners('data');
-    raw.removeAllListeners('close');
-    const secure = tls.connect({ socket: raw, servername: 'localhost', ca: testCerts().ca, ...tlsOptions });
-    await new Promise<void>((resolve, reject) => {
-      secure.once('secureConnect', () => resolve());
-      secure.once('error', reject);
-    });
-    this.attach(secure);
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
-
-const CRLF = Buffer.from('\r\n');
-const DOT_CRLF = Buffer.from('.\r\n');
-const END = Buffer.from('\r\n.\r\n');
-
 const servers: Pop3Server[] = [];
-const clients: Wire[] = [];
+const clients: LineClient[] = [];
 
 afterEach(async () => {
   vi.useRealTimers();
@@ -292,14 +124,14 @@ async function start(opts: Partial<Pop3ServerOptions> = {}, listen: { implicitTl
   servers.push(server);
   const { port } = await server.listen({ port: 0, ...listen });
   const connect = async (o: { implicitTls?: boolean } = {}) => {
-    const c = await Wire.connect(port, o);
+    const c = await LineClient.connect(port, o);
     clients.push(c);
     return c;
   };
   return { server, store, port, connect };
 }
 
-async function login(c: Wire, user = 'alice', pass = PASSWORD): Promise<string> {
+async function login(c: LineClient, user = 'alice', pass = PASSWORD): Promise<string> {
   expect(await c.cmd(`USER ${user}`)).toBe('+OK send PASS');
   return c.cmd(`PASS ${pass}`);
 }
@@ -882,12 +714,12 @@ describe('adversarial server cases', () => {
     );
     const disconnects: string[] = [];
     server.on('disconnect', (info) => disconnects.push(info.reason));
-    const silent = await Wire.connect(port);
+    const silent = await LineClient.connect(port);
     clients.push(silent);
     expect(await silent.closedWithin(3000)).toBe(true);
     expect(silent.buffered.length).toBe(0);
     expect(disconnects).toEqual(['tls']);
-    const c = await Wire.connect(port, { implicitTls: true });
+    const c = await LineClient.connect(port, { implicitTls: true });
     clients.push(c);
     expect(await c.line()).toBe('+OK POP3 server ready');
   });
@@ -902,7 +734,7 @@ describe('adversarial server cases', () => {
     server.on('disconnect', (info) => reasons.push(info.reason));
     const partialHello = Buffer.from([0x16, 0x03, 0x01, 0x00]);
     // Implicit TLS: half a ClientHello, then gone.
-    const a = await Wire.connect(implicitPort);
+    const a = await LineClient.connect(implicitPort);
     clients.push(a);
     a.send(partialHello);
     await pause(50);
@@ -915,13 +747,13 @@ describe('adversarial server cases', () => {
     await until(() => reasons.length === 1);
     expect(reasons).toEqual(['tls']);
     await pause(20);
-    const b = await Wire.connect(implicitPort, { implicitTls: true });
+    const b = await LineClient.connect(implicitPort, { implicitTls: true });
     clients.push(b);
     expect(await b.line(2000)).toBe('+OK POP3 server ready');
     b.close();
     await pause(100);
     // STLS: the same after the +OK.
-    const c = await Wire.connect(port);
+    const c = await LineClient.connect(port);
     clients.push(c);
     await c.line();
     expect(await c.cmd('STLS')).toMatch(/^\+OK/);
@@ -932,7 +764,7 @@ describe('adversarial server cases', () => {
     expect(server.sessionCount).toBe(0);
     expect(await c.closedWithin(1000)).toBe(true); // the connection itself is closed, not just the session
     expect(reasons.filter((r) => r === 'tls')).toHaveLength(2);
-    const d = await Wire.connect(port);
+    const d = await LineClient.connect(port);
     clients.push(d);
     expect(await d.line(2000)).toBe('+OK POP3 server ready');
   });
@@ -949,7 +781,7 @@ describe('adversarial server cases', () => {
       secure.end(); // right away: close_notify and FIN may arrive with the client's Finished
     };
     for (let i = 0; i < 10; i++) {
-      const c = await Wire.connect(port);
+      const c = await LineClient.connect(port);
       clients.push(c);
       await c.line();
       expect(await c.cmd('STLS')).toMatch(/^\+OK/);
@@ -1105,7 +937,7 @@ describe('adversarial server cases', () => {
       limits: { failedLoginDelayMs: 30, maxFailedLogins: 3 },
     });
     const attempt = async (users: string[]) => {
-      const c = await Wire.connect(port);
+      const c = await LineClient.connect(port);
       clients.push(c);
       await c.line();
       const t0 = Date.now();
@@ -1212,8 +1044,7 @@ describe('adversarial server cases', () => {
       await new Promise<void>((resolve) =>
         socket.once('connect', () => resolve()).once('error', () => resolve()),
       );
-      const w = new Wire();
-      w.attach(socket);
+      const w = new LineClient(socket);
       if (kind === 0) return socket.destroy(); // gone before the greeting
       await w.line().catch(() => '');
       if (kind === 1) return socket.resetAndDestroy();
