@@ -6,7 +6,7 @@ import { buffer, text } from 'node:stream/consumers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { toWireForm } from '../protocol/wire-size.js';
 import { deliverToMaildir, ensureMaildir } from './maildir-deliver.js';
-import { LOCK_FILE, MaildirStore, validateUserName } from './maildir-store.js';
+import { LARGE_READ_BYTES, LOCK_FILE, MaildirStore, validateUserName } from './maildir-store.js';
 import { SIZE_CACHE_FILE } from './size-cache.js';
 import { MailboxBusyError, MessageGoneError } from './types.js';
 
@@ -125,20 +125,59 @@ describe('MaildirStore: octets and order', () => {
     expect(await withBox(new MaildirStore({ root }), (mb) => mb.messages[0]!.octets)).toBe(777);
   });
 
-  it('computes octets once and then serves them from the size cache while the size matches', async () => {
-    await put('new', '1700.c.host', 'a\nb\n');
+  it('computes octets once, then trusts the size cache without looking at the file again', async () => {
+    await put('new', '1700.c.host', 'a\nb\n', 1_700_000_123);
     const store = new MaildirStore({ root });
     expect(await withBox(store, (mb) => mb.messages[0]!.octets)).toBe(6);
     const cachePath = join(dir, SIZE_CACHE_FILE);
     const cached = await fs.readFile(cachePath, 'latin1');
     const hexBase = Buffer.from('1700.c.host').toString('hex');
-    expect(cached).toContain(`${hexBase} 4 6\n`);
-    // Prove the cache is what answers: a doctored entry with the right size is believed...
+    expect(cached.startsWith('pop3kit-sizes 2\n')).toBe(true);
+    expect(cached).toContain(`${hexBase} 4 6 1700000123000\n`);
+    // Prove the cache is what answers: a doctored entry is believed (a Maildir file never changes
+    // under its name, so a login does not lstat it)...
     await fs.writeFile(cachePath, cached.replace(`${hexBase} 4 6`, `${hexBase} 4 60`));
     expect(await withBox(store, (mb) => mb.messages[0]!.octets)).toBe(60);
-    // ...and an entry whose size no longer matches the file is not.
+    // ...and a file that did change anyway (its size is not the cached one) is refused when read,
+    // by both read paths, rather than served as the listed message.
     await fs.writeFile(cachePath, cached.replace(`${hexBase} 4 6`, `${hexBase} 5 60`));
-    expect(await withBox(store, (mb) => mb.messages[0]!.octets)).toBe(6);
+    await withBox(store, async (mb) => {
+      expect(mb.messages[0]!.octets).toBe(60);
+      expect(() => mb.readSmall!(mb.messages[0]!.uid, 1024)).toThrow(MessageGoneError);
+      await expect(mb.open(mb.messages[0]!.uid)).rejects.toBeInstanceOf(MessageGoneError);
+    });
+  });
+
+  it('reads a version 1 cache (no mtime): its octets count only when the file size agrees, then rewrites it', async () => {
+    await put('new', '1700.c.host', 'a\nb\n', 1_700_000_123);
+    await put('new', '1700.d.host', 'x\n', 1_700_000_124);
+    const cachePath = join(dir, SIZE_CACHE_FILE);
+    const hex = (s: string) => Buffer.from(s).toString('hex');
+    await fs.writeFile(
+      cachePath,
+      `pop3kit-sizes 1\n${hex('1700.c.host')} 4 60\n${hex('1700.d.host')} 9 90\n`,
+    );
+    expect(await withBox(new MaildirStore({ root }), (mb) => mb.messages.map((m) => m.octets))).toEqual([
+      60, 3,
+    ]);
+    const rewritten = await fs.readFile(cachePath, 'latin1');
+    expect(rewritten).toContain(`${hex('1700.c.host')} 4 60 1700000123000\n`);
+    expect(rewritten).toContain(`${hex('1700.d.host')} 2 3 1700000124000\n`);
+  });
+
+  it('keeps the order from the cached delivery times, and caches files with ,W= and past the cap too', async () => {
+    await put('new', '1700.a.host,W=3', 'a\n', 300);
+    await put('new', '1700.b.host', 'bb\n', 100);
+    await put('new', '1700.z.host', 'z\n', 500);
+    const store = new MaildirStore({ root, maxMessages: 2 });
+    const order = await withBox(store, (mb) => mb.messages.map((m) => m.uid));
+    expect(order).toEqual(['1700.b.host', '1700.a.host']);
+    const cached = await fs.readFile(join(dir, SIZE_CACHE_FILE), 'latin1');
+    expect(cached.split('\n').length).toBe(5); // header, three entries, final newline
+    expect(cached).toContain(`${Buffer.from('1700.z.host').toString('hex')} 2 - 500000\n`);
+    // A touched file keeps its cached place (the cache, not an lstat, answers).
+    await fs.utimes(join(dir, 'new', '1700.b.host'), 900, 900);
+    expect(await withBox(store, (mb) => mb.messages.map((m) => m.uid))).toEqual(order);
   });
 
   it('orders by delivery time (mtime), then name, and caps the snapshot at maxMessages', async () => {
@@ -383,5 +422,81 @@ describe('MaildirStore: user names', () => {
     const store = new MaildirStore({ root: (u) => join(root, 'custom', u, 'Maildir') });
     await (await store.openMailbox('ann')).release();
     await fs.access(join(root, 'custom', 'ann', 'Maildir', 'cur'));
+  });
+});
+
+describe('MaildirStore: reading messages', () => {
+  it('readSmall returns the stored bytes up to the limit, undefined above it (open() streams those)', async () => {
+    const body = Buffer.from('Subject: s\n\n.dot\r\nend\0\xff', 'latin1');
+    await put('new', '1700.s.host', body, 1);
+    await withBox(new MaildirStore({ root }), async (mb) => {
+      const uid = mb.messages[0]!.uid;
+      expect(mb.readSmall!(uid, body.length)?.equals(body)).toBe(true);
+      expect(mb.readSmall!(uid, body.length - 1)).toBeUndefined();
+      expect((await buffer(await mb.open(uid))).equals(body)).toBe(true);
+    });
+  });
+
+  it('streams a large file whole, across several reads', async () => {
+    const big = Buffer.alloc(LARGE_READ_BYTES * 2 + 12345);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
+    await put('new', '1700.big.host', big, 1);
+    await withBox(new MaildirStore({ root }), async (mb) => {
+      const stream = await mb.open(mb.messages[0]!.uid);
+      const chunks: Buffer[] = [];
+      for await (const c of stream) chunks.push(c as Buffer);
+      expect(chunks.length).toBeGreaterThanOrEqual(3);
+      expect(Buffer.concat(chunks).equals(big)).toBe(true);
+    });
+  });
+
+  it('a file that vanished or changed size after the listing is MessageGoneError on both paths', async () => {
+    await put('new', '1700.gone.host', 'gone\n', 1);
+    await put('cur', '1700.grew.host:2,S', 'grew\n', 2);
+    await withBox(new MaildirStore({ root }), async (mb) => {
+      const [gone, grew] = mb.messages.map((m) => m.uid) as [string, string];
+      await fs.unlink(join(dir, 'new', '1700.gone.host'));
+      await fs.appendFile(join(dir, 'cur', '1700.grew.host:2,S'), 'more\n');
+      // Gone: the small path hands it to open(), which looks for it again and gives up.
+      expect(mb.readSmall!(gone, 1024)).toBeUndefined();
+      await expect(mb.open(gone)).rejects.toBeInstanceOf(MessageGoneError);
+      expect(() => mb.readSmall!(grew, 1024)).toThrow(MessageGoneError);
+      await expect(mb.open(grew)).rejects.toBeInstanceOf(MessageGoneError);
+    });
+  });
+
+  it('a file moved by a mail client after the listing is found again through open()', async () => {
+    await put('new', '1700.mv.host', 'moved\n', 1);
+    await withBox(new MaildirStore({ root }), async (mb) => {
+      await fs.rename(join(dir, 'new', '1700.mv.host'), join(dir, 'cur', '1700.mv.host:2,S'));
+      const uid = mb.messages[0]!.uid;
+      expect(mb.readSmall!(uid, 1024)).toBeUndefined();
+      expect(await text(await mb.open(uid))).toBe('moved\n');
+      // Now that its new place is known, the small path reads it too.
+      expect(mb.readSmall!(uid, 1024)?.toString()).toBe('moved\n');
+    });
+  });
+});
+
+describe('MaildirStore: size-cache temp files', () => {
+  it('sweeps those a killed writer left when a mailbox opens, not a live writer’s fresh one', async () => {
+    const dead = await deadPid();
+    const live = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)']);
+    try {
+      const names = {
+        dead: `${SIZE_CACHE_FILE}.${dead}.0123abcd.tmp`,
+        liveFresh: `${SIZE_CACHE_FILE}.${live.pid}.0123abce.tmp`,
+        liveOld: `${SIZE_CACHE_FILE}.${live.pid}.0123abcf.tmp`,
+        other: `${SIZE_CACHE_FILE}.notes`,
+      };
+      for (const n of Object.values(names)) await fs.writeFile(join(dir, n), 'partial');
+      const old = (Date.now() - 10 * 60_000) / 1000;
+      await fs.utimes(join(dir, names.liveOld), old, old);
+      await withBox(new MaildirStore({ root }), () => {});
+      const left = (await fs.readdir(dir)).filter((n) => n.startsWith(`${SIZE_CACHE_FILE}.`)).sort();
+      expect(left).toEqual([names.liveFresh, names.other].sort());
+    } finally {
+      live.kill();
+    }
   });
 });

@@ -1,18 +1,27 @@
 // A MailStore over one Maildir per user (`<root>/<user>` by default). Open takes the
 // session lock, then snapshots new/ and cur/ (nothing is moved: other Maildir readers see the
 // messages as before). UIDL is the Maildir base name; octets come from `,W=` in the name, the
-// size cache, or one pass over the file. Commit unlinks exactly the listed messages.
+// size cache, or one pass over the file. A login lists the two folders and reads the size cache;
+// it lstats only files the cache does not know (Maildir files never change under their name).
+// Small messages are read synchronously in one go (readSmall), larger ones streamed in big reads.
+// Commit unlinks exactly the listed messages.
 
-import { promises as fs, constants as fsc } from 'node:fs';
+import { closeSync, promises as fs, constants as fsc, fstatSync, openSync, readSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Pop3Error, printable } from '../protocol/errors.js';
 import { wireOctetsOfStream } from '../protocol/wire-size.js';
-import { fsyncDir, isMissing } from './io.js';
+import { fsyncDir, isCode, isMissing } from './io.js';
 import { acquireLockFile, type HeldLock, PRIVATE_LOCK_UNREADABLE_STALE_MS } from './lock-file.js';
 import { ensureMaildir } from './maildir-deliver.js';
 import { derivedUid, maildirBase, uidForBase, wireSizeFromName } from './maildir-names.js';
-import { readSizeCache, type SizeEntry, writeSizeCache } from './size-cache.js';
+import {
+  isSizeCacheTemp,
+  readSizeCache,
+  type SizeEntry,
+  sweepSizeCacheTemps,
+  writeSizeCache,
+} from './size-cache.js';
 import {
   type Mailbox,
   MailboxBusyError,
@@ -36,6 +45,14 @@ export interface MaildirStoreOptions {
 export const LOCK_FILE = 'pop3kit.lock';
 const SUBDIRS = ['new', 'cur'] as const;
 type Sub = (typeof SUBDIRS)[number];
+/**
+ * Larger messages are streamed in reads of this size: 64 times fewer threadpool round trips than
+ * Node's default 64 KiB, while a session still holds at most about one read (and its encoded
+ * form) in memory.
+ */
+export const LARGE_READ_BYTES = 512 * 1024;
+/** lstat calls in flight at once when a login meets files the size cache does not know. */
+const LSTAT_PARALLEL = 32;
 
 /**
  * Throws EARGUMENT unless `user` is safe as one path component: 1-255 bytes, no `/` or `\`,
@@ -94,7 +111,10 @@ export class MaildirStore implements MailStore {
 
   async openMailbox(user: string): Promise<Mailbox> {
     const dir = this.maildirOf(user);
-    if (this.#create) await ensureMaildir(dir);
+    const top = await listTop(dir);
+    // One listing of the Maildir serves both: the folders exist (no mkdir needed), and which
+    // cache temp files a killed writer left behind.
+    if (this.#create && !top.complete) await ensureMaildir(dir);
     const lock = await acquireLockFile(join(dir, LOCK_FILE), {
       staleMs: this.#staleMs,
       // Only pop3kit takes this lock, so an empty one is a killed writer's, not another program's.
@@ -102,6 +122,8 @@ export class MaildirStore implements MailStore {
     });
     if (!lock) throw new MailboxBusyError();
     try {
+      // Under the lock: no other pop3kit session writes this cache now.
+      if (top.temps.length > 0) await sweepSizeCacheTemps(dir, top.temps);
       const entries = await snapshot(dir, this.#maxMessages);
       return new MaildirMailbox(dir, entries, lock);
     } catch (err) {
@@ -116,28 +138,63 @@ function filePath(dir: string, sub: Sub, name: Buffer): Buffer {
   return Buffer.concat([Buffer.from(join(dir, sub) + sep), name]);
 }
 
-/** Regular, non-dot files of new/ and cur/ with their stat data (symlinks and the rest are skipped). */
-async function scan(dir: string): Promise<{ sub: Sub; name: Buffer; bytes: number; mtimeMs: number }[]> {
-  const found: { sub: Sub; name: Buffer; bytes: number; mtimeMs: number }[] = [];
+/** The Maildir's own entries: whether tmp/, new/ and cur/ are all there, and cache temp files. */
+async function listTop(dir: string): Promise<{ complete: boolean; temps: string[] }> {
+  let dirents: import('node:fs').Dirent[];
+  try {
+    dirents = await fs.readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if (isMissing(err) || isCode(err, 'ENOTDIR')) return { complete: false, temps: [] };
+    throw err;
+  }
+  let folders = 0;
+  const temps: string[] = [];
+  for (const d of dirents) {
+    if (d.isDirectory() && (d.name === 'tmp' || d.name === 'new' || d.name === 'cur')) folders++;
+    else if (isSizeCacheTemp(d.name)) temps.push(d.name);
+  }
+  return { complete: folders === 3, temps };
+}
+
+interface Found {
+  sub: Sub;
+  name: Buffer;
+  base: string;
+  bytes: number;
+  mtimeMs: number;
+}
+
+/**
+ * Regular, non-dot files of new/ and cur/ (symlinks and the rest are skipped; the directory
+ * entry's type says which, so no lstat is needed for that), without their stat data.
+ */
+async function listFiles(dir: string): Promise<{ sub: Sub; name: Buffer }[]> {
+  const found: { sub: Sub; name: Buffer }[] = [];
   for (const sub of SUBDIRS) {
-    let names: Buffer[];
+    let dirents: import('node:fs').Dirent<Buffer>[];
     try {
-      names = await fs.readdir(join(dir, sub), { encoding: 'buffer' });
+      dirents = await fs.readdir(join(dir, sub), { encoding: 'buffer', withFileTypes: true });
     } catch (err) {
       if (isMissing(err)) continue;
       throw err;
     }
-    for (const name of names) {
-      if (name[0] === 0x2e) continue;
-      try {
-        const st = await fs.lstat(filePath(dir, sub, name));
-        if (st.isFile()) found.push({ sub, name, bytes: st.size, mtimeMs: st.mtimeMs });
-      } catch (err) {
-        if (!isMissing(err)) throw err; // moved or removed meanwhile: not in this snapshot
-      }
-    }
+    for (const d of dirents) if (d.name[0] !== 0x2e && d.isFile()) found.push({ sub, name: d.name });
   }
   return found;
+}
+
+/** lstat a listed file: its size and mtime, or null when it is gone or no longer a regular file. */
+async function statFile(
+  dir: string,
+  f: { sub: Sub; name: Buffer },
+): Promise<{ bytes: number; mtimeMs: number } | null> {
+  try {
+    const st = await fs.lstat(filePath(dir, f.sub, f.name));
+    return st.isFile() ? { bytes: st.size, mtimeMs: st.mtimeMs } : null;
+  } catch (err) {
+    if (isMissing(err)) return null; // moved or removed meanwhile: not in this snapshot
+    throw err;
+  }
 }
 
 /** Open a message file for reading, refusing symlinks swapped in after the scan. */
@@ -146,51 +203,80 @@ function openNoFollow(path: Buffer): Promise<fs.FileHandle> {
 }
 
 async function snapshot(dir: string, maxMessages: number): Promise<Entry[]> {
-  const found = await scan(dir);
-  found.sort((a, b) => a.mtimeMs - b.mtimeMs || Buffer.compare(a.name, b.name));
-  found.length = Math.min(found.length, maxMessages);
+  const listed = await listFiles(dir);
+  const cache = await readSizeCache(dir).catch(() => new Map<string, SizeEntry>());
 
   const baseCount = new Map<string, number>();
-  for (const f of found) {
+  for (const f of listed) {
     const base = maildirBase(f.name);
     baseCount.set(base, (baseCount.get(base) ?? 0) + 1);
   }
+  // Sizes and delivery times: from the cache for the files it knows (a Maildir file never changes
+  // under its base name), from one lstat for the others. Two files sharing a base are always
+  // looked at: the cache cannot tell them apart.
+  let changed = false;
+  const found: (Found & { cachedOctets: number })[] = [];
+  const unknown: { sub: Sub; name: Buffer; base: string }[] = [];
+  for (const f of listed) {
+    const base = maildirBase(f.name);
+    const hit = cache.get(base);
+    if (hit?.mtimeMs !== undefined && baseCount.get(base) === 1)
+      found.push({ ...f, base, bytes: hit.bytes, mtimeMs: hit.mtimeMs, cachedOctets: hit.octets });
+    else unknown.push({ ...f, base });
+  }
+  for (let i = 0; i < unknown.length; i += LSTAT_PARALLEL) {
+    const batch = unknown.slice(i, i + LSTAT_PARALLEL);
+    const stats = await Promise.all(batch.map((f) => statFile(dir, f)));
+    for (const [k, f] of batch.entries()) {
+      const st = stats[k];
+      if (!st) continue;
+      const hit = cache.get(f.base);
+      // An entry without an mtime (version 1) or for a shared base counts only if the size agrees.
+      const cachedOctets = hit && hit.bytes === st.bytes ? hit.octets : -1;
+      found.push({ ...f, ...st, cachedOctets });
+      changed = true;
+    }
+  }
+  found.sort((a, b) => a.mtimeMs - b.mtimeMs || Buffer.compare(a.name, b.name));
+
+  const fresh = new Map<string, SizeEntry>();
   const used = new Set<string>();
   const entries: Entry[] = [];
-  for (const f of found) {
-    const base = maildirBase(f.name);
-    let uid = uidForBase(base);
-    // Two files with one base (a copy left in new/ and cur/): the later one gets an id from its full name.
-    if (used.has(uid)) uid = derivedUid(`dup\0${f.sub}/${f.name.toString('latin1')}`);
-    if (used.has(uid)) continue;
-    used.add(uid);
-    const octets = wireSizeFromName(f.name) ?? -1;
-    entries.push({ uid, base, octets, ...f, relocatable: baseCount.get(base) === 1 });
-  }
-
-  const cache = await readSizeCache(dir).catch(() => new Map<string, SizeEntry>());
-  let changed = false;
-  const kept: Entry[] = [];
-  const fresh = new Map<string, SizeEntry>();
-  for (const e of entries) {
-    if (e.octets < 0) {
-      const hit = cache.get(e.base);
-      if (hit && hit.bytes === e.bytes) e.octets = hit.octets;
-      else {
-        const counted = await countFile(filePath(dir, e.sub, e.name));
-        if (counted === null) continue; // gone since the scan
-        e.octets = counted;
-        changed = true;
+  for (const [index, f] of found.entries()) {
+    const fromName = wireSizeFromName(f.name);
+    let octets = fromName ?? f.cachedOctets;
+    if (index < maxMessages) {
+      let uid = uidForBase(f.base);
+      // Two files with one base (a copy left in new/ and cur/): the later one gets an id from its full name.
+      if (used.has(uid)) uid = derivedUid(`dup\0${f.sub}/${f.name.toString('latin1')}`);
+      if (!used.has(uid)) {
+        used.add(uid);
+        if (octets < 0) {
+          const counted = await countFile(filePath(dir, f.sub, f.name));
+          if (counted === null) continue; // gone since the listing
+          octets = counted;
+          changed = true;
+        }
+        entries.push({
+          uid,
+          base: f.base,
+          octets,
+          sub: f.sub,
+          name: f.name,
+          bytes: f.bytes,
+          mtimeMs: f.mtimeMs,
+          relocatable: baseCount.get(f.base) === 1,
+        });
       }
-      fresh.set(e.base, { bytes: e.bytes, octets: e.octets });
     }
-    kept.push(e);
+    // Every listed file is remembered, also those past the cap (their octets when counted).
+    fresh.set(f.base, { bytes: f.bytes, octets, mtimeMs: f.mtimeMs });
   }
   if (changed || fresh.size !== cache.size) {
     // The cache only saves work: a read-only or full Maildir just recounts next time.
     await writeSizeCache(dir, fresh).catch(() => {});
   }
-  return kept;
+  return entries;
 }
 
 async function countFile(path: Buffer): Promise<number | null> {
@@ -224,20 +310,65 @@ class MaildirMailbox implements Mailbox {
   }
 
   async open(uid: string): Promise<Readable> {
-    if (this.#released) throw new Pop3Error('mailbox already released', { code: 'ESTATE' });
-    const e = this.#byUid.get(uid);
-    if (!e) throw new Pop3Error('no such message in this snapshot', { code: 'EARGUMENT' });
+    const e = this.#entry(uid);
     for (let attempt = 0; attempt < 2; attempt++) {
+      let fh: fs.FileHandle | undefined;
       try {
-        const fh = await openNoFollow(filePath(this.#dir, e.sub, e.name));
-        return fh.createReadStream();
+        fh = await openNoFollow(filePath(this.#dir, e.sub, e.name));
+        const { size } = await fh.stat();
+        if (size !== e.bytes) throw new MessageGoneError('message changed since the listing');
+        const stream = fh.createReadStream({ highWaterMark: LARGE_READ_BYTES });
+        fh = undefined; // the stream closes it
+        return stream;
       } catch (err) {
         if (!isMissing(err)) throw err;
+      } finally {
+        await fh?.close().catch(() => {});
       }
       // A mail client moved it (new/ -> cur/, flags): find it again by its base.
       if (attempt > 0 || !e.relocatable || !(await this.#relocate([e]))) break;
     }
     throw new MessageGoneError();
+  }
+
+  /**
+   * A message of at most `maxBytes`, read synchronously: open, fstat, read, close, each a few
+   * microseconds for a local file, where the stream path costs a threadpool round trip per step.
+   * The size must be the listed one (a Maildir file never changes; one that did is not the listed
+   * message). `undefined` for a larger message, or one that moved (open() finds it again).
+   */
+  readSmall(uid: string, maxBytes: number): Buffer | undefined {
+    const e = this.#entry(uid);
+    if (e.bytes > maxBytes) return undefined;
+    let fd: number;
+    try {
+      fd = openSync(filePath(this.#dir, e.sub, e.name), fsc.O_RDONLY | fsc.O_NOFOLLOW);
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+      if (e.relocatable) return undefined;
+      throw new MessageGoneError();
+    }
+    try {
+      const size = fstatSync(fd).size;
+      if (size !== e.bytes) throw new MessageGoneError('message changed since the listing');
+      const buf = Buffer.allocUnsafe(size);
+      let got = 0;
+      while (got < size) {
+        const n = readSync(fd, buf, got, size - got, got);
+        if (n === 0) throw new MessageGoneError('message changed since the listing');
+        got += n;
+      }
+      return buf;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  #entry(uid: string): Entry {
+    if (this.#released) throw new Pop3Error('mailbox already released', { code: 'ESTATE' });
+    const e = this.#byUid.get(uid);
+    if (!e) throw new Pop3Error('no such message in this snapshot', { code: 'EARGUMENT' });
+    return e;
   }
 
   async commit(deleted: readonly string[]): Promise<{ notRemoved: string[] }> {
@@ -286,7 +417,7 @@ class MaildirMailbox implements Mailbox {
   async #relocate(entries: Entry[]): Promise<boolean> {
     const want = new Map(entries.map((e) => [e.base, e]));
     let found = false;
-    for (const f of await scan(this.#dir)) {
+    for (const f of await listFiles(this.#dir)) {
       const e = want.get(maildirBase(f.name));
       if (e) {
         e.sub = f.sub;

@@ -79,10 +79,21 @@ class MemoryMailbox implements Mailbox {
   }
 
   async open(uid: string): Promise<Readable> {
+    const m = this.#message(uid);
+    return Readable.from([m.bytes], { objectMode: false });
+  }
+
+  /** The stored bytes (a copy: the caller owns it) when at most `maxBytes`, else undefined. */
+  readSmall(uid: string, maxBytes: number): Buffer | undefined {
+    const m = this.#message(uid);
+    return m.bytes.length <= maxBytes ? Buffer.from(m.bytes) : undefined;
+  }
+
+  #message(uid: string): MemoryMessage {
     if (this.#released) throw new Pop3Error('mailbox already released', { code: 'ESTATE' });
     const m = this.#byUid.get(uid);
     if (!m) throw new Pop3Error('no such message in this snapshot', { code: 'EARGUMENT' });
-    return Readable.from([m.bytes], { objectMode: false });
+    return m;
   }
 
   async commit(deleted: readonly string[]): Promise<{ notRemoved: string[] }> {

@@ -13,6 +13,15 @@ export interface Mailbox {
   readonly messages: readonly MessageInfo[];
   /** Raw stored bytes of one message (NOT wire form: the server converts), as a stream. */
   open(uid: string): Promise<NodeJS.ReadableStream | Readable>;
+  /**
+   * Optional fast path for small messages, tried by the server before `open()`: the whole stored
+   * message (raw bytes, like `open()`) when it is at most `maxBytes` long, read at once and
+   * synchronously — so only for stores that answer that in microseconds (local files, memory).
+   * `undefined` means "use `open()` for this one" (larger, or the store prefers it). Throws
+   * MessageGoneError when the message is gone or no longer the one listed. The caller owns the
+   * buffer. Stores without it are served through `open()` as before.
+   */
+  readSmall?(uid: string, maxBytes: number): Buffer | undefined;
   /** UPDATE state: remove exactly these; returns uids that could not be removed. Crash-safe: a kill at any moment loses no message that is not in the list. */
   commit(deleted: readonly string[]): Promise<{ notRemoved: string[] }>;
   /** Release the lock without committing anything. Idempotent. Also called after commit. */
