@@ -4,7 +4,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex, PassThrough } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { beginClientAuth, createClientMechanism } from '../../src/protocol/sasl/client/index.js';
 import {
   hashPassword,
@@ -12,58 +12,19 @@ import {
   MaildirStore,
   MemoryStore,
   Pop3Server,
-  type Pop3ServerOptions,
   type ServerEvents,
   UsersFile,
 } from '../../src/server/index.js';
 import { testCerts } from '../helpers/certs.js';
 import { LineClient, WAIT_MS } from '../helpers/pop3-wire.js';
+import { login, PASSWORD, seed, useServerFixture } from '../helpers/server-fixture.js';
 
 // The server driven by raw sockets: every byte on the wire is the test's, so what is checked is the
 // protocol itself, not a client library's reading of it. Each wait is bounded.
 
 const WAIT = WAIT_MS;
 
-const servers: Pop3Server[] = [];
-const clients: LineClient[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await Promise.all(servers.splice(0).map((s) => s.close({ graceful: false, timeoutMs: 2000 })));
-});
-
-const PASSWORD = 'correct horse';
-
-function seed(store = new MemoryStore()): MemoryStore {
-  store.add('alice', 'Subject: one\r\nFrom: a@example.org\r\n\r\nfirst body\r\n.hidden dot\r\n');
-  store.add('alice', 'Subject: two\n\nbare LF\nlines\n');
-  store.add('alice', 'Subject: three\r\n\r\nno final newline');
-  return store;
-}
-
-async function start(opts: Partial<Pop3ServerOptions> = {}, listen: { implicitTls?: boolean } = {}) {
-  const store = (opts.store as MemoryStore | undefined) ?? seed();
-  const server = new Pop3Server({
-    store,
-    authenticate: ({ user, pass }) => (user === 'alice' || user === 'bob') && pass === PASSWORD,
-    hostname: 'pop.test',
-    ...opts,
-    limits: { failedLoginDelayMs: 0, ...opts.limits },
-  });
-  servers.push(server);
-  const { port } = await server.listen({ port: 0, ...listen });
-  const connect = async (o: { implicitTls?: boolean } = {}) => {
-    const c = await LineClient.connect(port, o);
-    clients.push(c);
-    return c;
-  };
-  return { server, store, port, connect };
-}
-
-async function login(c: LineClient, user = 'alice', pass = PASSWORD): Promise<string> {
-  expect(await c.cmd(`USER ${user}`)).toMatch(/^\+OK/);
-  return c.cmd(`PASS ${pass}`);
-}
+const { servers, clients, start } = useServerFixture();
 
 // Wire sizes of the seeded messages (RFC 1939 §11: CRLF line ends, a final CRLF added if missing).
 const sizes = [

@@ -57,7 +57,7 @@ import { join } from 'node:path';
 import { Duplex, PassThrough } from 'node:stream';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { deliverToMaildir } from '../../src/mailstore/index.js';
 import { beginClientAuth, createClientMechanism } from '../../src/protocol/sasl/client/index.js';
 import {
@@ -70,34 +70,15 @@ import {
   type MailStore,
   MemoryStore,
   Pop3Server,
-  type Pop3ServerOptions,
   UsersFile,
 } from '../../src/server/index.js';
 import { testCerts } from '../helpers/certs.js';
 import { LineClient } from '../helpers/pop3-wire.js';
+import { login, PASSWORD, seed, useServerFixture } from '../helpers/server-fixture.js';
 
-const PASSWORD = 'correct horse';
 const KNOWN_CODES = /^\[(IN-USE|LOGIN-DELAY|SYS\/TEMP|SYS\/PERM|AUTH)\]( |$)/;
 
-const servers: Pop3Server[] = [];
-const clients: LineClient[] = [];
-
-afterEach(async () => {
-  vi.useRealTimers();
-  for (const c of clients.splice(0)) c.close();
-  await Promise.all(servers.splice(0).map((s) => s.close({ graceful: false, timeoutMs: 2000 })));
-});
-
-const MESSAGES = [
-  'Subject: one\r\nFrom: a@example.org\r\n\r\nfirst body\r\n.hidden dot\r\n',
-  'Subject: two\n\nbare LF\nlines\n',
-  'Subject: three\r\n\r\nno final newline',
-];
-
-function seed(store = new MemoryStore()): MemoryStore {
-  for (const m of MESSAGES) store.add('alice', m);
-  return store;
-}
+const { clients, start } = useServerFixture();
 
 /** Wire form (RFC 1939 §11): bare LF becomes CRLF, CRLF appended when the stored bytes do not end in LF. */
 function wireForm(stored: Buffer): Buffer {
@@ -110,30 +91,6 @@ function wireForm(stored: Buffer): Buffer {
 function stuffed(stored: Buffer): Buffer {
   const text = wireForm(stored).toString('latin1');
   return Buffer.from(`${text.replace(/(^|\r\n)\./g, '$1..')}.\r\n`, 'latin1');
-}
-
-async function start(opts: Partial<Pop3ServerOptions> = {}, listen: { implicitTls?: boolean } = {}) {
-  const store = (opts.store as MemoryStore | undefined) ?? seed();
-  const server = new Pop3Server({
-    store,
-    authenticate: ({ user, pass }) => (user === 'alice' || user === 'bob') && pass === PASSWORD,
-    hostname: 'pop.test',
-    ...opts,
-    limits: { failedLoginDelayMs: 0, ...opts.limits },
-  });
-  servers.push(server);
-  const { port } = await server.listen({ port: 0, ...listen });
-  const connect = async (o: { implicitTls?: boolean } = {}) => {
-    const c = await LineClient.connect(port, o);
-    clients.push(c);
-    return c;
-  };
-  return { server, store, port, connect };
-}
-
-async function login(c: LineClient, user = 'alice', pass = PASSWORD): Promise<string> {
-  expect(await c.cmd(`USER ${user}`)).toBe('+OK send PASS');
-  return c.cmd(`PASS ${pass}`);
 }
 
 const b64 = (s: string | Buffer) => (typeof s === 'string' ? Buffer.from(s, 'utf8') : s).toString('base64');
