@@ -15,8 +15,9 @@
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { runServerFuzz, type ServerFuzzReport, summarizeServer } from './fuzz/server-targets.js';
+import { startTsxWorker } from './fuzz/tsx-worker.js';
 
 interface Settings {
   commands: number;
@@ -75,13 +76,7 @@ async function main(): Promise<void> {
   const maxStallMs = int('max-stall-ms', values['max-stall-ms'], 30_000);
   const maxHeapGrowth = int('max-heap-growth-mb', values['max-heap-growth-mb'], 100) * 1048576;
 
-  // A worker's entry is loaded before any --import hook runs in it, so register tsx first, then load it.
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const self = import.meta.url;
-  const bootstrap =
-    `import(${JSON.stringify(tsxApi)}).then((t) => t.register())` +
-    `.then(() => import(${JSON.stringify(self)}))`;
-  const worker = new Worker(bootstrap, { eval: true, workerData: settings });
+  const worker = startTsxWorker(import.meta.url, settings);
 
   let last = -2;
   let lastChange = Date.now();

@@ -11,8 +11,8 @@
  * replays. Exit status 1 on any failure, a hang, a slow input or heap growth past the bound.
  */
 import { parseArgs } from 'node:util';
-import { Worker } from 'node:worker_threads';
 import { summarize } from './fuzz/targets.js';
+import { startTsxWorker } from './fuzz/tsx-worker.js';
 import type { WorkerInput, WorkerOutput } from './fuzz/worker.js';
 
 const { values } = parseArgs({
@@ -45,11 +45,7 @@ const beat = new Int32Array(heartbeat);
 Atomics.store(beat, 0, -1);
 const workerInput: WorkerInput = { iterations, seed, start, heartbeat };
 
-// A worker's entry is loaded before any --import hook runs in it, so register tsx first, then load it.
-const tsxApi = import.meta.resolve('tsx/esm/api');
-const workerUrl = new URL('./fuzz/worker.ts', import.meta.url).href;
-const bootstrap = `import(${JSON.stringify(tsxApi)}).then((t) => t.register()).then(() => import(${JSON.stringify(workerUrl)}))`;
-const worker = new Worker(bootstrap, { eval: true, workerData: workerInput });
+const worker = startTsxWorker(new URL('./fuzz/worker.ts', import.meta.url).href, workerInput);
 
 const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
 let lastIndex = -1;
