@@ -5,7 +5,8 @@ import { once } from 'node:events';
 import { promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { CliError, EXIT } from './exit-codes.js';
+import { CliError, EXIT, usageError } from './exit-codes.js';
+import { printJson } from './output.js';
 import type { Tracer } from './trace.js';
 
 /** Send RETR/TOP and return its body, tapped for --trace-body when a tracer wants it. */
@@ -90,4 +91,29 @@ export async function bodyToFile(body: AsyncIterable<Buffer>, path: string): Pro
     throw err;
   }
   return written;
+}
+
+/** Options of the commands that print one body (retr, top). */
+export interface BodyFlags {
+  output?: string;
+  json?: boolean;
+}
+
+export function checkBodyFlags(flags: BodyFlags): void {
+  if (flags.json && flags.output) throw usageError('--json and -o cannot be combined');
+}
+
+/**
+ * A body to -o FILE, to stdout, or with --json read whole (up to `max` octets) and printed as
+ * what `describe` makes of it.
+ */
+export async function writeBody(
+  body: NodeJS.ReadableStream & AsyncIterable<Buffer>,
+  flags: BodyFlags,
+  max: number,
+  describe: (bytes: Buffer) => Promise<object>,
+): Promise<void> {
+  if (flags.json) printJson(await describe(await readAll(body, max)));
+  else if (flags.output) await bodyToFile(body, flags.output);
+  else await bodyToStdout(body);
 }

@@ -5,7 +5,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { parse as parseToml } from 'smol-toml';
 import { printable } from '../protocol/errors.js';
 import { configError } from './exit-codes.js';
 
@@ -92,8 +91,11 @@ export function defaultConfigPath(): string {
   return join(base, 'pop3kit', 'config.toml');
 }
 
-/** Load the config file. A missing default file means no accounts; a missing --config file is an error. */
-export function loadConfig(explicitPath?: string): Config {
+/**
+ * Load the config file. A missing default file means no accounts; a missing --config file is an error.
+ * The TOML parser is imported only when there is a file to parse: most runs have none.
+ */
+export async function loadConfig(explicitPath?: string): Promise<Config> {
   const path = explicitPath ? resolve(explicitPath) : defaultConfigPath();
   let text: string;
   try {
@@ -106,9 +108,10 @@ export function loadConfig(explicitPath?: string): Config {
     if (err instanceof Error && err.name === 'CliError') throw err;
     throw configError(`cannot read config ${path}: ${(err as Error).message}`);
   }
+  const { parse } = await import('smol-toml');
   let doc: Record<string, unknown>;
   try {
-    doc = parseToml(text) as Record<string, unknown>;
+    doc = parse(text) as Record<string, unknown>;
   } catch (err) {
     throw configError(`config ${path}: ${printable((err as Error).message, 300)}`);
   }

@@ -5,13 +5,12 @@ import { registerDele } from './commands/dele.js';
 import { registerDemo } from './commands/demo.js';
 import { registerFetch } from './commands/fetch.js';
 import { registerInbox } from './commands/inbox.js';
-import { registerList } from './commands/list.js';
+import { registerListing } from './commands/listing.js';
 import { registerRetr } from './commands/retr.js';
 import { registerServe } from './commands/serve.js';
 import { registerShell } from './commands/shell.js';
 import { registerStat } from './commands/stat.js';
 import { registerTop } from './commands/top.js';
-import { registerUidl } from './commands/uidl.js';
 import { registerUsers } from './commands/users.js';
 import { PROGRAM_AFTER, PROGRAM_DESCRIPTION } from './help-text.js';
 
@@ -30,8 +29,8 @@ export function buildProgram(): Command {
   program.commandsGroup('Look at a mailbox:');
   registerInbox(program);
   registerStat(program);
-  registerList(program);
-  registerUidl(program);
+  registerListing(program, 'list');
+  registerListing(program, 'uidl');
   registerTop(program);
   registerRetr(program);
   registerDele(program);

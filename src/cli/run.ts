@@ -1,8 +1,8 @@
 import { CommanderError } from 'commander';
 import { printable } from '../protocol/errors.js';
 import { describeFailure, EXIT } from './exit-codes.js';
+import { closeAllSessions } from './open-clients.js';
 import { buildProgram } from './program.js';
-import { closeAllSessions } from './session.js';
 import { installSignalHandlers } from './signals.js';
 
 /** The option that must not exist, and why: said instead of "unknown option". */

@@ -4,10 +4,11 @@
 
 import { Pop3Client } from '../client/client.js';
 import type { AuthOptions, ClientOptions, Timeouts, TraceEvent } from '../client/options.js';
-import { probeCertificate } from './cert-probe.js';
-import type { Config } from './config.js';
-import { type ConnectFlags, resolveTarget, type Target } from './connection-args.js';
+import { type Config, loadConfig } from './config.js';
+import { resolveTarget, type Target } from './connection-args.js';
+import type { ConnectFlags } from './connection-options.js';
 import { CliError, EXIT, usageError } from './exit-codes.js';
+import { trackClient, untrackClient } from './open-clients.js';
 import { type FoundSecret, findSecret, missingSecret, netrcUser } from './secrets.js';
 import { applyPin, buildTls, checkPin } from './tls-args.js';
 import { Tracer } from './trace.js';
@@ -26,14 +27,6 @@ export interface SessionOptions {
   /** Another listener for the dialogue (the shell shows the server's replies with it). */
   onTrace?: (event: TraceEvent) => void;
   config?: Config;
-}
-
-/** Clients currently open, so Ctrl-C can drop them without QUIT (nothing marked deleted is deleted). */
-const open = new Set<Pop3Client>();
-
-export function closeAllSessions(): void {
-  for (const c of open) c.close();
-  open.clear();
 }
 
 export function makeTracer(flags: ConnectFlags): Tracer | undefined {
@@ -99,6 +92,7 @@ export async function clientOptions(
   const tls = buildTls(target.tlsArgs);
   for (const w of tls.warnings) process.stderr.write(`pop3: ${w}\n`);
   if (tls.pin) {
+    const { probeCertificate } = await import('./cert-probe.js'); // only with --fingerprint
     const probed = await probeCertificate(
       target.host,
       target.port,
@@ -138,7 +132,7 @@ export async function openSession(
   url: string | undefined,
   opts: SessionOptions = {},
 ): Promise<Session> {
-  const target = resolveTarget(flags, url, opts.config);
+  const target = resolveTarget(flags, url, opts.config ?? (await loadConfig(flags.config)));
   return openTarget(target, opts.tracer ?? makeTracer(flags), opts.login ?? true, opts.onTrace);
 }
 
@@ -167,7 +161,7 @@ export async function openTarget(
   if (creds)
     tracer?.note(`credentials for ${creds.auth.user}: ${credentialKind(creds.auth)} from ${creds.source}`);
   const client = await Pop3Client.connect(options);
-  open.add(client);
+  trackClient(client);
   try {
     const info = client.tls;
     if (info) tracer?.note(`certificate sha256:${info.fingerprint256}`);
@@ -175,7 +169,7 @@ export async function openTarget(
     if (creds) await client.login(creds.auth);
   } catch (err) {
     client.close();
-    open.delete(client);
+    untrackClient(client);
     throw err;
   }
   return { client, target, tracer };
@@ -204,7 +198,7 @@ export async function withSession<T>(
     session.client.close();
     throw err;
   } finally {
-    open.delete(session.client);
+    untrackClient(session.client);
     session.tracer?.flush();
   }
 }

@@ -2,7 +2,7 @@
 // deleted is deleted) and exit 130/143. Commands with their own shutdown (serve, fetch --daemon)
 // push a handler; a second signal always exits at once.
 
-import { closeAllSessions } from './session.js';
+import { closeAllSessions } from './open-clients.js';
 
 type Handler = (signal: NodeJS.Signals) => void;
 const handlers: Handler[] = [];

@@ -1,51 +1,5 @@
-import { promises as fs } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import {
-  formatUsersLine,
-  hashPassword,
-  PASSWORD_SCHEMES,
-  type PasswordScheme,
-} from '../../server/users-file.js';
-import { CliError, configError, EXIT, usageError } from '../exit-codes.js';
-import { print } from '../output.js';
-import { promptHidden } from '../secrets.js';
-
-interface UsersFlags {
-  users: string;
-  scheme: string;
-  replace?: boolean;
-}
-
-/** The new password: asked twice on a terminal, else the first line of stdin. Never argv. */
-async function readNewPassword(): Promise<string> {
-  if (process.stdin.isTTY) {
-    const first = await promptHidden('New password: ');
-    const again = await promptHidden('Again: ');
-    if (first !== again) throw usageError('the two passwords differ');
-    return first;
-  }
-  const rl = createInterface({ input: process.stdin, terminal: false });
-  for await (const line of rl) {
-    rl.close();
-    return line;
-  }
-  return '';
-}
-
-function scheme(text: string): PasswordScheme {
-  const s = text.toUpperCase() as PasswordScheme;
-  if (!PASSWORD_SCHEMES.includes(s))
-    throw usageError(`--scheme must be one of ${PASSWORD_SCHEMES.join(', ')}`);
-  return s;
-}
-
-async function hashed(s: PasswordScheme): Promise<string> {
-  const pass = await readNewPassword();
-  if (pass === '' || /[\r\n\0]/.test(pass)) throw usageError('the password must not be empty');
-  return hashPassword(pass, s);
-}
+import type { UsersFlags } from '../actions/users.js';
 
 export function registerUsers(program: Command): void {
   const users = program
@@ -71,36 +25,9 @@ Examples:
   pop3 users add alice --users ./users
   printf '%s\\n' "$NEW_PASSWORD" | pop3 users add bob --users ./users --scheme SCRAM-SHA-256`,
     )
-    .action(async (name: string, flags: UsersFlags) => {
-      const s = scheme(flags.scheme);
-      if (name.includes(':') || name.startsWith('#') || /[\s\x00-\x1f]/.test(name)) {
-        throw usageError('user names cannot contain ":", spaces or control characters, or start with "#"');
-      }
-      let text = '';
-      try {
-        text = await fs.readFile(flags.users, 'utf8');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-          throw configError(`cannot read ${flags.users}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
-        }
-      }
-      const lines = text.split('\n').filter((l, i, all) => !(l === '' && i === all.length - 1));
-      const existing = lines.findIndex((l) => l.slice(0, l.indexOf(':')) === name && !l.startsWith('#'));
-      if (existing >= 0 && !flags.replace)
-        throw usageError(`${name} is already in ${flags.users} (use --replace)`);
-      const line = formatUsersLine(name, await hashed(s));
-      if (existing >= 0) lines[existing] = line;
-      else lines.push(line);
-      const tmp = join(dirname(flags.users), `.${basename(flags.users)}.${process.pid}.tmp`);
-      try {
-        await fs.writeFile(tmp, `${lines.join('\n')}\n`, { mode: 0o600, flag: 'wx' });
-        await fs.rename(tmp, flags.users);
-      } catch (err) {
-        await fs.rm(tmp, { force: true });
-        throw new CliError(`cannot write ${flags.users}: ${(err as Error).message}`, EXIT.OUTPUT);
-      }
-      print(`${existing >= 0 ? 'updated' : 'added'} ${name} in ${flags.users} (${s})`);
-    });
+    .action(async (name: string, flags: UsersFlags) =>
+      (await import('../actions/users.js')).add(name, flags),
+    );
   users
     .command('hash')
     .description(
@@ -108,7 +35,5 @@ Examples:
     )
     .option('--scheme <scheme>', 'SCRYPT (default), SCRAM-SHA-256, SCRAM-SHA-1 or PLAIN', 'SCRYPT')
     .addHelpText('after', `\nExample:\n  echo "alice:$(pop3 users hash)" >> users`)
-    .action(async (flags: { scheme: string }) => {
-      print(await hashed(scheme(flags.scheme)));
-    });
+    .action(async (flags: { scheme: string }) => (await import('../actions/users.js')).hash(flags));
 }
