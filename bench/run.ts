@@ -1,4 +1,4 @@
-// The benchmark harness (issue 5): `npm run bench -- [--only a,b --runs 3 ...]`; --help lists flags.
+// The benchmark harness (issue 5). Quick run: `npm run bench -- --only a,b,c --runs 3`; --help lists flags.
 // Starts a private Dovecot and our `pop3 serve` on loopback, seeds the same mailboxes into both (on
 // tmpfs), runs every contender in its own measured child process, alternating, checks every run,
 // and prints Markdown tables (also written beside a JSON file with every run under bench/results/).

@@ -22,6 +22,10 @@ export interface BenchArgs {
 }
 
 export const USAGE = `usage: npm run bench -- [options]
+
+  npm run bench -- --only a,b,c --runs 3    the quick way: the three fetch targets, 3 runs per lane
+  npm run bench                             everything (workloads a b c0 c d e; about an hour on 2 cores)
+
   --only a,b,c0,c,d,e     workloads to run (default: all)
   --runs N                runs per lane (default: 5 for a, c0, c; 3 for b, d; e runs once)
   --contenders LIST       ${CONTENDER_NAMES.join(',')} (default: all)
