@@ -2,8 +2,9 @@ import type { Readable } from 'node:stream';
 import { Capabilities, MAX_CAPA_LINES } from '../protocol/capabilities.js';
 import { Pop3Error } from '../protocol/errors.js';
 import { authenticate } from './auth.js';
+import type { BodyStream } from './body.js';
 import { checkUnique, parseListEntry, parseStat, parseUidlEntry } from './commands/listing.js';
-import { Connection, type Reply } from './connection.js';
+import { Connection, type Reply, type ReplyHandler } from './connection.js';
 import {
   type AuthOptions,
   type ClientOptions,
@@ -70,7 +71,12 @@ export class Pop3Client {
     const mode = opts.tls ?? 'implicit';
     const port = opts.port ?? (mode === 'implicit' ? 995 : 110);
     const socket = await openSocket({ ...opts, tls: mode }, port, timeouts.connect);
-    const conn = new Connection(socket, { timeouts, limits, onTrace: opts.onTrace });
+    const conn = new Connection(socket, {
+      timeouts,
+      limits,
+      onTrace: opts.onTrace,
+      readAhead: opts.readAheadBytes,
+    });
     const client = new Pop3Client(conn, { ...opts, tls: mode });
     const onAbort = () => conn.fail(new Pop3Error('aborted', { code: 'EABORT', cause: opts.signal?.reason }));
     opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -293,38 +299,35 @@ export class Pop3Client {
    * RETR several messages. With PIPELINING, up to `window` RETRs are in flight (mpop-style),
    * replies matched in order; without it, strictly one at a time. Each body must be read
    * (or destroyed) before the next is yielded; breaking out of the loop drains the rest.
+   *
+   * `window` (default `pipelineWindow`, else 32) may be large (hundreds) for links with a long
+   * round trip: an in-flight RETR costs a few hundred octets of bookkeeping, its body stream is
+   * made when its reply starts, and what the replies hold ahead of the reader is bounded by
+   * `readAheadBytes` (the socket waits beyond it), not by the window. RETRs that the reader's
+   * progress lets out are gathered and written together once per turn of the event loop.
    */
   async *retrieveMany(
     ns: readonly number[],
     opts: { window?: number } = {},
   ): AsyncGenerator<RetrievedMessage> {
-    const window = this.conn.pipelining ? Math.max(1, opts.window ?? this.opts.pipelineWindow ?? 32) : 1;
-    const inFlight: Promise<Readable>[] = [];
-    let next = 0;
-    const fill = () => {
-      while (inFlight.length < window && next < ns.length) {
-        const p = this.retr(ns[next++]!);
-        p.catch(() => {}); // observed when its turn comes
-        inFlight.push(p);
-      }
-    };
-    let current: Readable | undefined;
+    const requested = opts.window ?? this.opts.pipelineWindow ?? DEFAULT_WINDOW;
+    const window = this.conn.pipelining ? Math.max(1, Math.floor(requested) || 1) : 1;
+    const run = new Retrieval(this.conn, ns, window);
+    let current: BodyStream | undefined;
     try {
       for (let i = 0; i < ns.length; i++) {
-        fill();
-        current = await inFlight.shift()!;
+        run.allow(i + window);
+        const got = run.take(i) ?? (await run.wait(i));
+        if (got instanceof Pop3Error) throw got;
+        current = got;
         const n = ns[i]!;
         yield { n, uid: this.uidCache.get(n), body: current };
-        if (!current.readableEnded) current.destroy();
+        if (!current.settled) current.destroy();
         current = undefined;
       }
     } finally {
       current?.destroy();
-      for (const p of inFlight)
-        p.then(
-          (b) => b.destroy(),
-          () => {},
-        );
+      run.close();
     }
   }
 
@@ -344,6 +347,110 @@ export class Pop3Client {
       this.conn.trace('*', `TLS ${info.version} ${info.cipher}, certificate subject CN=${info.subject}`);
   }
 }
+
+/** RETRs in flight in retrieveMany() unless the caller or `pipelineWindow` says otherwise. */
+const DEFAULT_WINDOW = 32;
+
+/**
+ * The RETRs of one retrieveMany(): sent through the connection without a promise each,
+ * their outcomes parked by index until the generator takes them. At most `window` are
+ * issued and not yet taken.
+ */
+class Retrieval implements ReplyHandler {
+  private readonly slots: (BodyStream | Pop3Error | undefined)[];
+  private issued = 0; // RETRs handed to the connection (indexes into ns)
+  private target = 0; // issue up to this index (exclusive)
+  private scheduled = false;
+  private closed = false;
+  private waiter: { index: number; settle: (got: BodyStream | Pop3Error) => void } | undefined;
+  private readonly issueNow = () => {
+    this.scheduled = false;
+    if (!this.closed) this.conn.corked(() => this.issue());
+  };
+
+  constructor(
+    private readonly conn: Connection,
+    private readonly ns: readonly number[],
+    private readonly window: number,
+  ) {
+    this.slots = new Array<BodyStream | Pop3Error | undefined>(Math.min(window, ns.length));
+  }
+
+  /**
+   * Let RETRs up to index `upTo` (exclusive) go out. The first batch leaves at once; later
+   * ones wait for the end of this turn of the event loop, so the RETRs freed by several
+   * bodies read in one turn share a write (and a TCP segment).
+   */
+  allow(upTo: number): void {
+    this.target = Math.min(upTo, this.ns.length);
+    if (this.issued >= this.target || this.closed) return;
+    if (this.issued === 0 || this.window === 1) this.conn.corked(() => this.issue());
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.issueNow);
+    }
+  }
+
+  /** The outcome for index `i` if it is in, else undefined. */
+  take(i: number): BodyStream | Pop3Error | undefined {
+    const slot = i % this.slots.length;
+    const got = this.slots[slot];
+    this.slots[slot] = undefined;
+    return got;
+  }
+
+  wait(i: number): Promise<BodyStream | Pop3Error> {
+    return new Promise((settle) => {
+      this.waiter = { index: i, settle };
+    });
+  }
+
+  resolve(reply: Reply, tag: number): void {
+    this.settle(reply.body as BodyStream, tag);
+  }
+
+  reject(err: Pop3Error, tag: number): void {
+    this.settle(err, tag);
+  }
+
+  /** The generator is done: bodies still to come are drained, not kept. */
+  close(): void {
+    this.closed = true;
+    for (const got of this.slots) if (got && !(got instanceof Pop3Error)) got.destroy();
+    this.slots.fill(undefined);
+    this.waiter = undefined;
+  }
+
+  private issue(): void {
+    while (this.issued < this.target && !this.closed) {
+      const index = this.issued++;
+      let n: string;
+      try {
+        n = messageNumber(this.ns[index]!);
+      } catch (err) {
+        this.settle(err as Pop3Error, index);
+        continue;
+      }
+      this.conn.request(`RETR ${n}`, `RETR ${n}\r\n`, STREAM, this, index);
+    }
+  }
+
+  private settle(got: BodyStream | Pop3Error, index: number): void {
+    if (this.closed) {
+      if (!(got instanceof Pop3Error)) got.destroy();
+      return;
+    }
+    const w = this.waiter;
+    if (w && w.index === index) {
+      this.waiter = undefined;
+      w.settle(got);
+      return;
+    }
+    this.slots[index % this.slots.length] = got;
+  }
+}
+
+const STREAM = { kind: 'stream' } as const;
 
 /** `LIST n` / `UIDL n` must answer for message n, or the reply belongs to something else. */
 function sameMessage<T extends { n: number }>(entry: T, n: number, what: string): T {

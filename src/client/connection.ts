@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
-import { Readable } from 'node:stream';
-import { EMPTY } from '../protocol/bytes.js';
+import type { Readable } from 'node:stream';
+import { CR, LF } from '../protocol/bytes.js';
 import { encodeCommand, encodeContinuation, redactCommand } from '../protocol/command.js';
 import { DotDecoder } from '../protocol/dot-decoder.js';
 import { Pop3Error, printable } from '../protocol/errors.js';
@@ -11,6 +11,7 @@ import {
   parseStatusLine,
   type StatusLine,
 } from '../protocol/response.js';
+import { type BodyHost, BodyStream } from './body.js';
 import type { Limits, Timeouts, TraceEvent } from './options.js';
 
 /** What a command expects back. */
@@ -30,45 +31,80 @@ export interface Reply {
   body?: Readable;
 }
 
+/**
+ * Where a reply goes. `tag` is the caller's, passed back as given. For `stream`, `resolve`
+ * runs when the status line arrives, with the body still to come; a failure after that
+ * destroys the body instead of calling `reject`.
+ */
+export interface ReplyHandler {
+  resolve(reply: Reply, tag: number): void;
+  reject(err: Pop3Error, tag: number): void;
+}
+
 /** A listing (LIST, UIDL, CAPA) is held in memory whole; this bounds it. */
 const MAX_LISTING_BYTES = 64 * 1024 * 1024;
+/** Longest setTimeout delay; a longer one fires at once (Node clamps it to 1 ms). */
+const MAX_TIMER_MS = 0x7fffffff;
+/** Default octets held in message bodies ahead of their readers before the socket is paused. */
+export const DEFAULT_READ_AHEAD = 256 * 1024;
 
 interface Pending {
   shown: string; // the command as it may be displayed (secrets redacted)
   shape: ReplyShape;
-  wire?: Buffer; // bytes to send; undefined for the greeting
+  wire: Buffer | string | undefined; // bytes to send (strings are latin1); undefined for the greeting
   exclusive: boolean; // nothing else may be on the wire with it (STLS, AUTH)
   pauseAfter: boolean; // stop reading right after this reply (STLS: the next byte must be TLS)
-  hold?: symbol; // part of the sequence that holds the queue (see Connection.hold)
-  status?: StatusLine;
-  deadline?: number;
-  sentAt?: number; // the value of Connection.sent when this command went out
-  resolve(reply: Reply): void;
-  reject(err: Pop3Error): void;
-  decoder?: DotDecoder;
-  collected?: Buffer[];
-  body?: BodyStream;
-  bodyLines?: number;
+  hold: symbol | undefined; // part of the sequence that holds the queue (see Connection.hold)
+  handler: ReplyHandler;
+  tag: number;
+  deadline: number; // when the status line is due (0: not awaited yet)
+  sentAt: number; // the value of Connection.assigned when this command was queued for the wire
+  status: StatusLine | undefined;
+  decoder: DotDecoder | undefined;
+  sink: ((part: Buffer) => void) | undefined; // where decoded body parts go
+  collected: Buffer[] | undefined;
+  body: BodyStream | undefined;
+  bodyLines: number;
   rounds: number;
 }
 
-/** A message body that resumes the socket when its reader wants more. */
-class BodyStream extends Readable {
-  discard = false; // the reader went away: keep decoding (the wire must stay in sync), drop the bytes
-  constructor(private readonly wantMore: () => void) {
-    super({ highWaterMark: 256 * 1024 });
-    // The body can fail (limit, truncation, abort) in the same tick its RETR resolves, before the
-    // caller has attached anything. An 'error' without a listener would crash the process; the
-    // caller still gets the error from read(), for-await or pipeline(), which see `errored`.
-    this.on('error', () => {});
+/** First in, first out, without Array.shift's cost on long queues (hundreds of RETRs in flight). */
+class Fifo<T> {
+  private items: (T | undefined)[] = [];
+  private head = 0;
+  get length(): number {
+    return this.items.length - this.head;
   }
-  override _read(): void {
-    this.wantMore();
+  peek(): T | undefined {
+    return this.items[this.head];
   }
-  override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
-    this.discard = true;
-    this.wantMore();
-    cb(err);
+  at(i: number): T | undefined {
+    return this.items[this.head + i];
+  }
+  push(item: T): void {
+    this.items.push(item);
+  }
+  shift(): T | undefined {
+    const item = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head === this.items.length) {
+      this.items.length = 0;
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+  removeAt(i: number): T | undefined {
+    if (i === 0) return this.shift();
+    return this.items.splice(this.head + i, 1)[0];
+  }
+  drain(): T[] {
+    const all = this.items.slice(this.head) as T[];
+    this.items = [];
+    this.head = 0;
+    return all;
   }
 }
 
@@ -76,26 +112,56 @@ export interface ConnectionOptions {
   timeouts: Timeouts;
   limits: Limits;
   onTrace?: (event: TraceEvent) => void;
+  /** Octets message bodies may hold ahead of their readers before the socket is paused. */
+  readAhead?: number;
+}
+
+/** Flags of one command. */
+export interface CommandFlags {
+  exclusive?: boolean;
+  pauseAfter?: boolean;
+  hold?: symbol;
 }
 
 /**
  * One POP3 connection's wire: sends commands, matches replies first in, first out
  * (RFC 2449 §6.6), and decodes them with the shared protocol codec. It knows nothing
  * about what commands mean; Pop3Client does.
+ *
+ * Hot path (one pipelined RETR after another): a status line is parsed in place in the
+ * chunk that holds it, the body is unstuffed into views of the same chunk and queued in its
+ * BodyStream; commands queued while a chunk is handled leave in one write after it; the
+ * timer is re-armed only when it fires early, not on every chunk; nothing is formatted for
+ * the trace unless someone listens.
  */
-export class Connection {
+export class Connection implements BodyHost {
   private socket: Socket;
   private reader: LineReader;
-  private readonly waiting: Pending[] = []; // sent, awaiting their reply, in order
-  private readonly queued: Pending[] = []; // not yet sent
+  private readonly waiting = new Fifo<Pending>(); // sent, awaiting their reply, in order
+  private readonly queued = new Fifo<Pending>(); // not yet sent
+  private exclusiveWaiting = 0; // exclusive commands among `waiting`
   private failure: Pop3Error | undefined;
   private readonly closeHooks: (() => void)[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private readonly tracing: boolean;
+  private readonly maxLine: number;
+  private readonly readAhead: number;
+  /** Octets queued in bodies that their readers have not taken yet. */
+  private heldBytes = 0;
   private pausedForReader = false;
   /** While set, only commands of this sequence may go out (see hold()). */
   private holder: symbol | undefined;
-  /** Commands written so far; lets receive() tell which commands were sent after the bytes it holds. */
+  /** Commands queued for the wire so far (`sentAt` numbers). */
+  private assigned = 0;
+  /** Commands actually written so far; lets receive() tell which commands were sent after the bytes it holds. */
   private sent = 0;
+  /** Bytes to write, gathered so that commands queued together leave in one segment. */
+  private readonly outbox: (Buffer | string)[] = [];
+  private batching = 0; // > 0: writes wait for the end of the batch (see corked())
+  // Timeouts: `due` is when the head of the queue fails (0: nothing due). One timer runs at a
+  // time; when it fires before `due` (which moved later meanwhile), it is set again for the rest.
+  private due = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = 0;
   /** Parse response codes (the server advertised RESP-CODES or AUTH-RESP-CODE). */
   responseCodes = false;
   /** Send commands without waiting for earlier replies (the server advertised PIPELINING). */
@@ -105,13 +171,17 @@ export class Connection {
     this.fail(new Pop3Error('connection closed by the server', { code: 'ECLOSED' }));
   private readonly onError = (err: Error) =>
     this.fail(new Pop3Error(`connection error: ${err.message}`, { code: 'ECLOSED', cause: err }));
+  private readonly onTimer = () => this.timerFired();
 
   constructor(
     socket: Socket,
     private readonly opts: ConnectionOptions,
   ) {
     this.socket = socket;
-    this.reader = new LineReader(opts.limits.maxLineLength);
+    this.tracing = opts.onTrace !== undefined;
+    this.maxLine = opts.limits.maxLineLength;
+    this.readAhead = Math.max(1, opts.readAhead ?? DEFAULT_READ_AHEAD);
+    this.reader = new LineReader(this.maxLine);
     this.attach(socket);
   }
 
@@ -125,12 +195,9 @@ export class Connection {
 
   /** Wait for the greeting (the reply to no command). */
   greeting(): Promise<StatusLine> {
-    return this.enqueue({
-      shown: '(greeting)',
-      shape: { kind: 'line' },
-      exclusive: true,
-      pauseAfter: false,
-    }).then((r) => r.status);
+    return this.promised('(greeting)', undefined, { kind: 'line' }, { exclusive: true }).then(
+      (r) => r.status,
+    );
   }
 
   /** Send a command; resolves with its reply, rejects with ESERVER on -ERR. */
@@ -138,7 +205,7 @@ export class Connection {
     keyword: string,
     args: readonly string[],
     shape: ReplyShape,
-    flags: { exclusive?: boolean; pauseAfter?: boolean; hold?: symbol } = {},
+    flags: CommandFlags = {},
   ): Promise<Reply> {
     let wire: Buffer;
     try {
@@ -146,14 +213,32 @@ export class Connection {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.enqueue({
-      shown: redactCommand(keyword, args),
-      shape,
-      wire,
-      exclusive: flags.exclusive ?? false,
-      pauseAfter: flags.pauseAfter ?? false,
-      hold: flags.hold,
-    });
+    return this.promised(redactCommand(keyword, args), wire, shape, flags);
+  }
+
+  /**
+   * Queue a command whose line the caller built and checked (`wire`: latin1, CRLF included;
+   * `shown`: its displayable form), with the reply going to `handler`. No promise: for
+   * callers that keep hundreds in flight (retrieveMany).
+   */
+  request(shown: string, wire: string, shape: ReplyShape, handler: ReplyHandler, tag: number): void {
+    if (this.failure) {
+      handler.reject(this.failure, tag);
+      return;
+    }
+    this.queued.push(this.pending(shown, wire, shape, {}, handler, tag));
+    this.pump();
+  }
+
+  /** Run `fn`; whatever it sends leaves in one write when it returns. */
+  corked(fn: () => void): void {
+    this.batching++;
+    try {
+      fn();
+    } finally {
+      this.batching--;
+      if (this.batching === 0) this.flush();
+    }
   }
 
   /**
@@ -179,13 +264,15 @@ export class Connection {
    * such bytes were sent in cleartext and could be an attacker's (CVE-2011-0411 class).
    */
   upgrade(next: (plain: Socket) => Socket): void {
+    // Bytes after the STLS reply in its own chunk have already failed the connection (unasked).
+    if (this.failure) throw this.failure;
     if (this.reader.buffered > 0 || this.socket.readableLength > 0) {
       const err = new Pop3Error('server sent data after the STLS reply', { code: 'EPROTOCOL' });
       this.fail(err);
       throw err;
     }
     this.detach(this.socket);
-    this.reader = new LineReader(this.opts.limits.maxLineLength); // nothing from before TLS survives
+    this.reader = new LineReader(this.maxLine); // nothing from before TLS survives
     this.socket = next(this.socket);
     this.attach(this.socket);
   }
@@ -200,17 +287,75 @@ export class Connection {
   fail(err: Pop3Error): void {
     if (this.failure) return;
     this.failure = err;
+    this.due = 0;
     this.clearTimer();
+    this.outbox.length = 0;
     this.socket.destroy();
-    for (const p of [...this.waiting, ...this.queued]) this.rejectPending(p, err);
-    this.waiting.length = 0;
-    this.queued.length = 0;
+    for (const p of [...this.waiting.drain(), ...this.queued.drain()]) this.rejectPending(p, err);
+    this.exclusiveWaiting = 0;
     this.trace('*', `closed: ${err.message}`);
     for (const fn of this.closeHooks.splice(0)) fn();
   }
 
   trace(dir: TraceEvent['dir'], line: string, body?: TraceEvent['body']): void {
     this.opts.onTrace?.({ dir, line, at: new Date(), ...(body ? { body } : {}) });
+  }
+
+  /** BodyHost: bodies report what they hold; past the read-ahead budget the socket waits. */
+  held(delta: number): void {
+    this.heldBytes += delta;
+    if (delta > 0) {
+      if (this.heldBytes > this.readAhead && !this.pausedForReader && !this.failure) this.pauseForReader();
+    } else if (this.pausedForReader && this.heldBytes <= this.readAhead / 2) {
+      this.resumeForReader();
+    }
+  }
+
+  /** BodyHost: a reader waits on an empty body. */
+  wantMore(): void {
+    this.resumeForReader();
+  }
+
+  private promised(
+    shown: string,
+    wire: Buffer | undefined,
+    shape: ReplyShape,
+    flags: CommandFlags,
+  ): Promise<Reply> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<Reply>((resolve, reject) => {
+      this.queued.push(this.pending(shown, wire, shape, flags, { resolve, reject }, 0));
+      this.pump();
+    });
+  }
+
+  private pending(
+    shown: string,
+    wire: Buffer | string | undefined,
+    shape: ReplyShape,
+    flags: CommandFlags,
+    handler: ReplyHandler,
+    tag: number,
+  ): Pending {
+    return {
+      shown,
+      shape,
+      wire,
+      exclusive: flags.exclusive ?? false,
+      pauseAfter: flags.pauseAfter ?? false,
+      hold: flags.hold,
+      handler,
+      tag,
+      deadline: 0,
+      sentAt: 0,
+      status: undefined,
+      decoder: undefined,
+      sink: undefined,
+      collected: undefined,
+      body: undefined,
+      bodyLines: 0,
+      rounds: 0,
+    };
   }
 
   private attach(socket: Socket): void {
@@ -230,78 +375,119 @@ export class Connection {
     socket.off('error', this.onError);
   }
 
-  private enqueue(init: Omit<Pending, 'resolve' | 'reject' | 'rounds'>): Promise<Reply> {
-    if (this.failure) return Promise.reject(this.failure);
-    return new Promise<Reply>((resolve, reject) => {
-      this.queued.push({ ...init, resolve, reject, rounds: 0 });
-      this.pump();
-    });
-  }
-
   /**
    * Send what may be sent now: everything when pipelining, else one at a time; exclusive
    * commands alone; while the queue is held, only the holder's commands.
    */
   private pump(): void {
+    const idle = this.waiting.length === 0;
     while (this.queued.length > 0 && !this.failure) {
-      const index = this.holder ? this.queued.findIndex((p) => p.hold === this.holder) : 0;
-      if (index < 0) return;
-      const next = this.queued[index]!;
-      const busy = this.waiting.length > 0;
-      if (busy && (!this.pipelining || next.exclusive || this.waiting.some((p) => p.exclusive))) return;
-      this.queued.splice(index, 1);
-      this.waiting.push(next);
-      if (next.wire) {
-        this.trace('C', next.shown);
-        this.socket.write(next.wire);
-        next.sentAt = ++this.sent;
+      let index = 0;
+      if (this.holder) {
+        for (index = 0; index < this.queued.length && this.queued.at(index)!.hold !== this.holder; index++);
+        if (index === this.queued.length) break;
       }
-      if (this.waiting.length === 1) this.armTimer();
+      const next = this.queued.at(index)!;
+      const busy = this.waiting.length > 0;
+      if (busy && (!this.pipelining || next.exclusive || this.exclusiveWaiting > 0)) break;
+      this.queued.removeAt(index);
+      this.waiting.push(next);
+      if (next.exclusive) this.exclusiveWaiting++;
+      if (next.wire !== undefined) {
+        if (this.tracing) this.trace('C', next.shown);
+        this.outbox.push(next.wire);
+        next.sentAt = ++this.assigned;
+      }
     }
+    if (this.batching === 0) this.flush();
+    if (idle && this.waiting.length > 0) this.refreshDue();
+  }
+
+  /** Write what the outbox holds, in one write. */
+  private flush(): void {
+    const out = this.outbox;
+    if (out.length === 0 || this.failure) {
+      out.length = 0;
+      return;
+    }
+    this.sent = this.assigned;
+    if (out.length === 1) {
+      const only = out[0]!;
+      out.length = 0;
+      if (typeof only === 'string') this.socket.write(only, 'latin1');
+      else this.socket.write(only);
+      return;
+    }
+    const data = Buffer.concat(out.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p)));
+    out.length = 0;
+    this.socket.write(data);
   }
 
   private receive(chunk: Buffer): void {
+    this.batching++;
     try {
-      this.armTimer();
-      const sentBefore = this.sent;
-      let data = chunk;
-      while (!this.failure) {
-        const head = this.waiting[0];
-        // Bytes in hand cannot answer a command that was sent after they arrived (one that a
-        // finished reply just let out of the queue): the server sent them unasked.
-        const unasked = !head || (head.sentAt !== undefined && head.sentAt > sentBefore);
-        if (unasked) {
-          if (data.length > 0 || this.reader.buffered > 0) {
-            throw new Pop3Error('server sent data that answers no command', { code: 'EPROTOCOL' });
-          }
-          return;
-        }
-        if (head.decoder) {
-          if (data.length === 0) return;
-          data = this.receiveBody(head, data);
-          continue;
-        }
-        if (data.length > 0) {
-          this.reader.push(data);
-          data = EMPTY;
-        }
-        const line = this.reader.next();
-        if (line === undefined) return;
-        this.receiveLine(head, line);
-        if (head.decoder) data = this.reader.take();
-      }
+      this.receiveChunk(chunk);
     } catch (err) {
       this.fail(
         err instanceof Pop3Error
           ? err
           : new Pop3Error(`internal error: ${String(err)}`, { code: 'EPROTOCOL' }),
       );
+    } finally {
+      this.batching--;
+      if (this.batching === 0) {
+        this.flush();
+        this.refreshDue();
+      }
+    }
+  }
+
+  private receiveChunk(chunk: Buffer): void {
+    const sentBefore = this.sent;
+    let data = chunk;
+    let pos = 0;
+    while (!this.failure) {
+      const head = this.waiting.peek();
+      // Bytes in hand cannot answer a command that was sent after they arrived (one that a
+      // finished reply just let out of the queue): the server sent them unasked.
+      if (head === undefined || head.sentAt > sentBefore) {
+        if (pos < data.length || this.reader.buffered > 0) {
+          throw new Pop3Error('server sent data that answers no command', { code: 'EPROTOCOL' });
+        }
+        return;
+      }
+      if (head.decoder) {
+        if (pos >= data.length) return;
+        const end = head.decoder.decode(data, pos, head.sink!);
+        if (end < 0) return;
+        pos = end;
+        this.endBody(head);
+        continue;
+      }
+      // A line (status or SASL challenge): in place when the chunk holds all of it, else via the reader.
+      let line: Buffer | undefined;
+      if (this.reader.buffered === 0) {
+        const lf = data.indexOf(LF, pos);
+        if (lf >= 0 && lf + 1 - pos <= this.maxLine) {
+          line = data.subarray(pos, lf > pos && data[lf - 1] === CR ? lf - 1 : lf);
+          pos = lf + 1;
+        }
+      }
+      if (line === undefined) {
+        if (pos < data.length) this.reader.push(pos === 0 ? data : data.subarray(pos));
+        pos = data.length;
+        line = this.reader.next();
+        if (line === undefined) return;
+        data = this.reader.take();
+        pos = 0;
+      }
+      this.receiveLine(head, line);
     }
   }
 
   private receiveLine(head: Pending, line: Buffer): void {
     if (head.shape.kind === 'sasl' && isContinuation(line)) {
-      this.trace('S', printable(line.toString('latin1'), 400));
+      if (this.tracing) this.trace('S', printable(line.toString('latin1'), 400));
       head.rounds++;
       if (head.rounds > this.opts.limits.maxSaslRounds) {
         throw new Pop3Error(`more than ${this.opts.limits.maxSaslRounds} SASL challenges`, {
@@ -310,131 +496,158 @@ export class Connection {
         });
       }
       const answer = head.shape.respond(continuationPayload(line));
-      this.trace('C', answer === '*' || answer === '' ? answer : '***');
-      this.socket.write(encodeContinuation(answer));
-      this.armTimer();
+      if (this.tracing) this.trace('C', answer === '*' || answer === '' ? answer : '***');
+      this.outbox.push(encodeContinuation(answer));
+      if (this.batching === 0) this.flush();
       return;
     }
     const status = parseStatusLine(line, { responseCodes: this.responseCodes });
-    this.trace('S', printable(line.toString('utf8'), 600));
+    if (this.tracing) this.trace('S', printable(line.toString('utf8'), 600));
     if (!status.ok) {
       this.finish(head);
-      head.reject(
+      head.handler.reject(
         new Pop3Error(`${head.shown.split(' ')[0]} failed: ${printable(status.text)}`, {
           code: 'ESERVER',
           responseCode: status.code,
           command: head.shown,
           response: status.text,
         }),
+        head.tag,
       );
       return;
     }
-    if (head.shape.kind === 'lines' || head.shape.kind === 'stream') {
+    const kind = head.shape.kind;
+    if (kind === 'lines') {
       head.decoder = new DotDecoder({
-        maxLineLength:
-          head.shape.kind === 'lines' ? this.opts.limits.maxLineLength : this.opts.limits.maxBodyLineLength,
-        maxBytes:
-          head.shape.kind === 'lines'
-            ? Math.min(this.opts.limits.maxLineLength * this.opts.limits.maxListLength, MAX_LISTING_BYTES)
-            : this.opts.limits.maxMessageSize,
+        maxLineLength: this.opts.limits.maxLineLength,
+        maxBytes: Math.min(
+          this.opts.limits.maxLineLength * this.opts.limits.maxListLength,
+          MAX_LISTING_BYTES,
+        ),
       });
-      head.bodyLines = 0;
-      if (head.shape.kind === 'lines') {
-        head.collected = [];
-        head.status = status;
-      } else {
-        head.body = new BodyStream(() => this.resumeForReader());
-        this.armTimer(); // from here the idle timeout applies, not the status line's deadline
-        head.resolve({ status, body: head.body });
-      }
+      const collected: Buffer[] = [];
+      const maxLines = (head.shape.kind === 'lines' && head.shape.maxLines) || this.opts.limits.maxListLength;
+      head.collected = collected;
+      head.status = status;
+      head.sink = (part) => {
+        // Counted as they arrive, so a hostile listing fails at the cap, not after it was buffered.
+        head.bodyLines += countLf(part);
+        if (head.bodyLines > maxLines) {
+          throw new Pop3Error(`reply longer than ${maxLines} lines`, { code: 'ELIMIT', command: head.shown });
+        }
+        collected.push(Buffer.from(part)); // a copy: a listing outlives the chunks it came in
+      };
+      return;
+    }
+    if (kind === 'stream') {
+      head.decoder = new DotDecoder({
+        maxLineLength: this.opts.limits.maxBodyLineLength,
+        maxBytes: this.opts.limits.maxMessageSize,
+      });
+      const body = new BodyStream(this);
+      head.body = body;
+      head.sink = this.tracing
+        ? (part) => {
+            head.bodyLines += countLf(part);
+            body.feed(part);
+          }
+        : (part) => body.feed(part);
+      // From here the idle timeout applies (refreshDue sees the body), not the status line's deadline.
+      head.handler.resolve({ status, body }, head.tag);
       return;
     }
     this.finish(head);
-    head.resolve({ status });
+    head.handler.resolve({ status }, head.tag);
   }
 
-  /** Feed body bytes to the head reply; returns the bytes that belong to the next one. */
-  private receiveBody(head: Pending, data: Buffer): Buffer {
-    const { parts, done, rest } = head.decoder!.push(data);
+  /** The head reply's terminator arrived. */
+  private endBody(head: Pending): void {
     if (head.collected) {
-      const maxLines = (head.shape.kind === 'lines' && head.shape.maxLines) || this.opts.limits.maxListLength;
-      for (const p of parts) {
-        // Counted as they arrive, so a hostile listing fails at the cap, not after it was buffered.
-        head.bodyLines! += countLf(p);
-        if (head.bodyLines! > maxLines) {
-          throw new Pop3Error(`reply longer than ${maxLines} lines`, { code: 'ELIMIT', command: head.shown });
-        }
-        head.collected.push(Buffer.from(p)); // copy: the socket's buffer is reused
-      }
-      if (done) {
-        const lines = splitLines(Buffer.concat(head.collected));
+      const lines = splitLines(Buffer.concat(head.collected));
+      if (this.tracing) {
         for (const l of lines) this.trace('S', printable(l.toString('utf8'), 600));
         this.trace('S', '.');
-        this.finish(head);
-        head.resolve({ status: head.status!, lines });
       }
-    } else if (head.body) {
-      const body = head.body;
-      for (const p of parts) {
-        head.bodyLines! += countLf(p);
-        if (!body.discard && !body.push(p)) this.pauseForReader();
-      }
-      if (done) {
-        this.trace('S', '.', { octets: head.decoder!.bytes, lines: head.bodyLines! });
-        this.finish(head);
-        if (!body.discard) body.push(null);
-      }
+      this.finish(head);
+      head.handler.resolve({ status: head.status!, lines }, head.tag);
+      return;
     }
-    return rest;
+    if (this.tracing) this.trace('S', '.', { octets: head.decoder!.bytes, lines: head.bodyLines });
+    this.finish(head);
+    head.body!.end();
   }
 
   private finish(head: Pending): void {
     this.waiting.shift();
+    if (head.exclusive) this.exclusiveWaiting--;
     if (head.pauseAfter) this.socket.pause();
-    if (this.waiting.length > 0) this.armTimer();
-    else this.clearTimer();
     this.pump();
   }
 
   private pauseForReader(): void {
     this.pausedForReader = true;
-    this.clearTimer(); // a slow reader is not a slow server
+    this.due = 0; // a slow reader is not a slow server
     this.socket.pause();
   }
 
   private resumeForReader(): void {
     if (!this.pausedForReader || this.failure) return;
     this.pausedForReader = false;
-    this.armTimer();
+    this.refreshDue();
     this.socket.resume();
   }
 
-  private armTimer(): void {
+  /**
+   * Set when the head of the queue times out. Status lines get one deadline from when they
+   * are awaited, so a slow drip cannot stretch it; a body's restarts on every chunk, since a
+   * large message may take long. Nothing is due while the socket waits for a reader.
+   */
+  private refreshDue(): void {
+    const head = this.waiting.peek();
+    if (!head || this.pausedForReader || this.failure) {
+      this.due = 0;
+      return;
+    }
+    const now = Date.now();
+    if (head.body) {
+      this.due = now + this.opts.timeouts.idle;
+    } else {
+      if (head.deadline === 0) {
+        head.deadline =
+          now + (head.wire === undefined ? this.opts.timeouts.greeting : this.opts.timeouts.command);
+      }
+      this.due = head.deadline;
+    }
+    if (this.timer === undefined || this.due < this.timerAt) this.startTimer(now);
+  }
+
+  private startTimer(now: number): void {
     this.clearTimer();
-    const head = this.waiting[0];
-    if (!head || this.pausedForReader) return;
-    const greeting = head.wire === undefined;
-    const ms = head.body
-      ? this.opts.timeouts.idle
-      : greeting
-        ? this.opts.timeouts.greeting
-        : this.opts.timeouts.command;
-    // Status lines get one deadline from when they are awaited, so a slow drip cannot stretch
-    // it; a body's timer restarts on every chunk, since a large message may take long.
-    if (!head.body && head.deadline === undefined) head.deadline = Date.now() + ms;
-    const left = head.body ? ms : Math.max(0, head.deadline! - Date.now());
-    this.timer = setTimeout(() => {
-      this.fail(
-        new Pop3Error(
-          `timed out waiting for the reply to ${greeting ? 'the greeting' : head.shown.split(' ')[0]}`,
-          {
-            code: 'ETIMEDOUT',
-            command: head.shown,
-          },
-        ),
-      );
-    }, left);
+    this.timerAt = this.due;
+    this.timer = setTimeout(this.onTimer, Math.min(Math.max(0, this.due - now), MAX_TIMER_MS));
     this.timer.unref?.();
+  }
+
+  private timerFired(): void {
+    this.timer = undefined;
+    if (this.due === 0 || this.failure) return;
+    const now = Date.now();
+    if (now < this.due) {
+      this.startTimer(now);
+      return;
+    }
+    const head = this.waiting.peek();
+    if (!head) return;
+    const greeting = head.wire === undefined;
+    this.fail(
+      new Pop3Error(
+        `timed out waiting for the reply to ${greeting ? 'the greeting' : head.shown.split(' ')[0]}`,
+        {
+          code: 'ETIMEDOUT',
+          command: head.shown,
+        },
+      ),
+    );
   }
 
   private clearTimer(): void {
@@ -457,7 +670,7 @@ export class Connection {
       }
       return;
     }
-    p.reject(err);
+    p.handler.reject(err, p.tag);
   }
 }
 

@@ -78,8 +78,17 @@ export interface ClientOptions {
   /** Called for every line on the wire, with secrets redacted at the source. */
   onTrace?: (event: TraceEvent) => void;
   logger?: Logger;
-  /** Max RETRs in flight in retrieveMany() when the server offers PIPELINING. */
+  /**
+   * Max RETRs in flight in retrieveMany() when the server offers PIPELINING (default 32).
+   * Hundreds are fine: memory is bounded by `readAheadBytes`, not by the window.
+   */
   pipelineWindow?: number;
+  /**
+   * Octets of message bodies the client may hold ahead of their readers (default 256 KiB):
+   * past it, reading from the socket waits until the reader catches up. Larger values smooth
+   * out a bursty reader at the cost of memory.
+   */
+  readAheadBytes?: number;
 }
 
 export const DEFAULT_TIMEOUTS: Timeouts = {

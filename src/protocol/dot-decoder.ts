@@ -9,6 +9,9 @@ enum State {
 }
 
 const CR_BYTE = Buffer.from([CR]);
+/** A line that starts with a dot: the only place where unstuffing has anything to do. */
+const CRLF_DOT = Buffer.from([CR, LF, DOT]);
+const CRLF = Buffer.from([CR, LF]);
 
 export interface DecodeResult {
   /** Unstuffed body bytes, as views into the input where possible (no copies). */
@@ -33,10 +36,15 @@ export interface DotDecoderLimits {
  * terminator is found wherever the network splits it. Only CRLF ends a line: a bare LF
  * followed by "." is data, not the end of the response. Line ends are passed through
  * as received.
+ *
+ * Output is views into the input, never copies: a chunk without dot-stuffing comes out
+ * as one view of itself. When no line can reach the line cap within a chunk (always, with
+ * the default caps and network-sized chunks), the chunk is searched for CRLF "." only, in
+ * native code, instead of line by line.
  */
 export class DotDecoder {
   private state = State.LineStart;
-  private lastWasCr = false;
+  private lastWasCr = false; // the byte before the next chunk's first was a CR
   private lineLength = 0;
   private total = 0;
   private finished = false;
@@ -57,20 +65,32 @@ export class DotDecoder {
     return this.total;
   }
 
+  /** Decode `chunk`; the parts, whether the body ended, and the bytes after its end. */
   push(chunk: Buffer): DecodeResult {
     if (this.finished) return { parts: [], done: true, rest: chunk };
     const parts: Buffer[] = [];
+    // Parts are checked against maxBytes before they are handed out, so none is lost to a throw here.
+    const end = this.decode(chunk, 0, (p) => parts.push(p));
+    return { parts, done: this.finished, rest: end < 0 ? EMPTY : chunk.subarray(end) };
+  }
+
+  /**
+   * Decode `chunk` from `start`, handing each unstuffed part to `sink` as it is found (views
+   * into `chunk`). Returns the index just past the ".CRLF" terminator, or -1 if the body
+   * goes on. Throws ELIMIT at a cap; parts before the throw may have been handed out.
+   */
+  decode(chunk: Buffer, start: number, sink: (part: Buffer) => void): number {
+    if (this.finished) return start;
     const n = chunk.length;
-    let i = 0;
-    let from = 0; // start of the run of bytes to emit as-is
-    const emit = (end: number) => {
-      if (end > from) parts.push(chunk.subarray(from, end));
-    };
+    // No line can pass the cap inside this chunk: skip the per-line bookkeeping.
+    const fast = this.lineLength + (n - start) <= this.maxLine;
+    let i = start;
+    let from = start; // start of the run of bytes to emit as-is
     while (i < n) {
       switch (this.state) {
         case State.LineStart:
           if (chunk[i] === DOT) {
-            emit(i);
+            if (i > from) this.emit(chunk, from, i, sink);
             i++;
             from = i;
             this.lineLength = 1;
@@ -93,45 +113,82 @@ export class DotDecoder {
           if (chunk[i] === LF) {
             this.finished = true;
             this.lastWasCr = false;
-            return this.result(parts, chunk.subarray(i + 1));
+            return i + 1;
           }
-          parts.push(CR_BYTE); // ".\rx": the dot goes, the CR is data
+          this.emitPart(CR_BYTE, sink); // ".\rx": the dot goes, the CR is data
           this.lineLength = 2;
           this.state = State.Mid;
           from = i;
           break;
-        case State.Mid: {
-          const lf = chunk.indexOf(LF, i);
-          if (lf < 0) {
-            this.lineLength += n - i;
-            this.checkLine();
-            i = n;
-            break;
-          }
-          const crlf = lf > 0 ? chunk[lf - 1] === CR : this.lastWasCr;
-          this.lineLength += lf + 1 - i;
-          this.checkLine();
-          i = lf + 1;
-          if (crlf) {
-            this.state = State.LineStart;
-            this.lineLength = 0;
-          }
+        case State.Mid:
+          i = fast ? this.skipFast(chunk, start, i) : this.skipLine(chunk, start, i);
           break;
-        }
       }
     }
-    if (this.state !== State.DotCr) emit(n);
+    if (this.state !== State.DotCr && n > from) this.emit(chunk, from, n, sink);
     // An empty chunk says nothing about the byte before the next LF: keep what we knew.
-    if (n > 0) this.lastWasCr = chunk[n - 1] === CR;
-    return this.result(parts, EMPTY);
+    if (n > start) this.lastWasCr = chunk[n - 1] === CR;
+    return -1;
   }
 
-  private result(parts: Buffer[], rest: Buffer): DecodeResult {
-    for (const p of parts) this.total += p.length;
+  /** Mid-line, line by line (the cap may be reached): returns where scanning resumes. */
+  private skipLine(chunk: Buffer, start: number, i: number): number {
+    const lf = chunk.indexOf(LF, i);
+    if (lf < 0) {
+      this.lineLength += chunk.length - i;
+      this.checkLine();
+      return chunk.length;
+    }
+    const crlf = lf > start ? chunk[lf - 1] === CR : this.lastWasCr;
+    this.lineLength += lf + 1 - i;
+    this.checkLine();
+    if (crlf) {
+      this.state = State.LineStart;
+      this.lineLength = 0;
+    }
+    return lf + 1;
+  }
+
+  /**
+   * Mid-line, when no line in the chunk can pass the cap: jump to the next line that starts
+   * with a dot, or to the end of the chunk with the state (and line length) it leaves.
+   */
+  private skipFast(chunk: Buffer, start: number, i: number): number {
+    const n = chunk.length;
+    // A CRLF split across chunks: its CR ended the previous one.
+    if (i === start && this.lastWasCr && chunk[i] === LF) {
+      this.state = State.LineStart;
+      this.lineLength = 0;
+      return i + 1;
+    }
+    const dot = chunk.indexOf(CRLF_DOT, i);
+    if (dot >= 0) {
+      this.state = State.LineStart;
+      this.lineLength = 0;
+      return dot + 2;
+    }
+    // No dot line in the rest of the chunk; a line that starts at its very end is a line start.
+    if (n - i >= 2 && chunk[n - 1] === LF && chunk[n - 2] === CR) {
+      this.state = State.LineStart;
+      this.lineLength = 0;
+      return n;
+    }
+    // The line length carried into the next chunk counts from the last CRLF, if any.
+    const crlf = n - i >= 2 ? chunk.lastIndexOf(CRLF, n - 2) : -1;
+    this.lineLength = crlf >= i ? n - crlf - 2 : this.lineLength + (n - i);
+    return n;
+  }
+
+  private emit(chunk: Buffer, from: number, to: number, sink: (part: Buffer) => void): void {
+    this.emitPart(from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to), sink);
+  }
+
+  private emitPart(part: Buffer, sink: (part: Buffer) => void): void {
+    this.total += part.length;
     if (this.total > this.maxBytes) {
       throw new Pop3Error(`message larger than ${this.maxBytes} octets`, { code: 'ELIMIT' });
     }
-    return { parts, done: this.finished, rest };
+    sink(part);
   }
 
   private checkLine(): void {

@@ -9,15 +9,16 @@ export interface StatusLine {
   text: string;
 }
 
-const PLUS_OK = Buffer.from('+OK');
-const MINUS_ERR = Buffer.from('-ERR');
 const SP = 0x20;
 /** A response code is `atom *("/" atom)`; bounded so a hostile reply cannot make it large. */
 const RESP_CODE = /^[A-Za-z0-9-]{1,40}(?:\/[A-Za-z0-9-]{1,40}){0,4}$/;
 
-function startsWithWord(line: Buffer, word: Buffer): boolean {
-  if (line.length < word.length || !line.subarray(0, word.length).equals(word)) return false;
-  return line.length === word.length || line[word.length] === SP;
+/** Length of the status word `line` starts with (`+OK` or `-ERR`, then a space or the end), or 0. */
+function statusWord(line: Buffer): number {
+  const len = line[0] === 0x2b ? 3 : line[0] === 0x2d ? 4 : 0;
+  if (len === 0 || line.length < len || (line.length > len && line[len] !== SP)) return 0;
+  if (len === 3) return line[1] === 0x4f && line[2] === 0x4b ? 3 : 0; // "OK"
+  return line[1] === 0x45 && line[2] === 0x52 && line[3] === 0x52 ? 4 : 0; // "ERR"
 }
 
 /**
@@ -27,20 +28,14 @@ function startsWithWord(line: Buffer, word: Buffer): boolean {
  * otherwise a `[` in the text is just text (RFC 2449 §8).
  */
 export function parseStatusLine(line: Buffer, opts: { responseCodes: boolean }): StatusLine {
-  let ok: boolean;
-  let rest: Buffer;
-  if (startsWithWord(line, PLUS_OK)) {
-    ok = true;
-    rest = line.subarray(PLUS_OK.length + 1);
-  } else if (startsWithWord(line, MINUS_ERR)) {
-    ok = false;
-    rest = line.subarray(MINUS_ERR.length + 1);
-  } else {
+  const word = statusWord(line);
+  if (word === 0) {
     throw new Pop3Error(`malformed status line: "${printable(line.toString('latin1'), 80)}"`, {
       code: 'EPROTOCOL',
     });
   }
-  let text = rest.toString('utf8');
+  const ok = word === 3;
+  let text = line.length > word + 1 ? line.toString('utf8', word + 1) : '';
   let code: string | undefined;
   if (opts.responseCodes && text.startsWith('[')) {
     const close = text.indexOf(']');
