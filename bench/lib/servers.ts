@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { type DovecotPeer, startDovecot } from '../../scripts/peers/dovecot.js';
 import { CLI } from '../contenders/pop3-fetch.js';
 import { peakRssKb, resetPeakRss, rssKb, treeCpuMs } from './proc.js';
+import { verifyDovecotLog, verifyOurLog } from './verify.js';
 
 export interface ServerUnderTest {
   name: 'dovecot' | 'ours';
@@ -76,19 +77,7 @@ export async function startDovecotServer(
     logMark: async () => (await stat(peer.logPath)).size,
     checkLog: (mark, user, count) =>
       settle(async () => {
-        const text = await readFrom(peer.logPath, mark);
-        const bad = text.split('\n').find((l) => /: (Error|Fatal|Panic): /.test(l));
-        if (bad) return `dovecot logged: ${bad.slice(0, 200)}`;
-        let retr = 0;
-        let sessions = 0;
-        for (const m of text.matchAll(
-          new RegExp(`pop3\\(${user}\\).*Disconnected: Logged out .*retr=(\\d+)/`, 'g'),
-        )) {
-          retr += Number(m[1]);
-          sessions++;
-        }
-        if (sessions === 0) return `dovecot logged no logout for ${user}`;
-        return retr === count ? undefined : `dovecot logged ${retr} RETRs for ${user}, expected ${count}`;
+        return verifyDovecotLog(await readFrom(peer.logPath, mark), user, count);
       }),
     logProblems: async (mark) =>
       (await readFrom(peer.logPath, mark))
@@ -191,23 +180,10 @@ export async function startOurServer(opts: OursOptions): Promise<ServerUnderTest
     peakRssKb: () => peakRssKb(pid),
     rssKb: () => rssKb(pid),
     logMark: async () => written,
-    checkLog: (mark, user, _count) =>
+    checkLog: (mark, user, count) =>
       settle(async () => {
         await new Promise<void>((r) => log.write('', () => r())); // flushed to the file
-        const text = await readFrom(logPath, mark);
-        let closed = 0;
-        for (const line of text.split('\n')) {
-          if (!line.startsWith('{')) continue;
-          const entry = JSON.parse(line) as { level?: string; msg?: string; user?: string; reason?: string };
-          if (entry.level === 'warn' || entry.level === 'error')
-            return `our server logged: ${line.slice(0, 200)}`;
-          if (entry.msg === 'session closed' && entry.user === user) {
-            if (entry.reason !== 'quit') return `session of ${user} closed with reason ${entry.reason}`;
-            closed++;
-          }
-        }
-        // Its log has no RETR counts at level info: the count is checked on the client's side.
-        return closed > 0 ? undefined : `our server logged no closed session for ${user}`;
+        return verifyOurLog(await readFrom(logPath, mark), user, count);
       }),
     logProblems: async (mark) => {
       await new Promise<void>((r) => log.write('', () => r()));

@@ -75,3 +75,53 @@ export function verifyCount(
   if (report.octets !== octets) return `${report.octets} ${what} octets read, expected ${octets}`;
   return undefined;
 }
+
+/**
+ * Dovecot's log since a mark: undefined when it logged no error, logged `user` logging out, and those
+ * logouts count `count` RETRs in all (`retr=N`); otherwise what is wrong.
+ */
+export function verifyDovecotLog(text: string, user: string, count: number): string | undefined {
+  const bad = text.split('\n').find((l) => /: (Error|Fatal|Panic): /.test(l));
+  if (bad) return `dovecot logged: ${bad.slice(0, 200)}`;
+  let retr = 0;
+  let sessions = 0;
+  for (const m of text.matchAll(
+    new RegExp(`pop3\\(${user}\\).*Disconnected: Logged out .*retr=(\\d+)/`, 'g'),
+  )) {
+    retr += Number(m[1]);
+    sessions++;
+  }
+  if (sessions === 0) return `dovecot logged no logout for ${user}`;
+  return retr === count ? undefined : `dovecot logged ${retr} RETRs for ${user}, expected ${count}`;
+}
+
+interface OurLogEntry {
+  level?: string;
+  msg?: string;
+  user?: string;
+  reason?: string;
+  retr?: unknown;
+}
+
+/**
+ * Our server's JSON log since a mark: undefined when it logged no warning or error, and every
+ * `session closed` record of `user` says QUIT and carries a RETR count, the counts adding up to
+ * `count`; otherwise what is wrong. A last line not yet ended is left for the next look.
+ */
+export function verifyOurLog(text: string, user: string, count: number): string | undefined {
+  let closed = 0;
+  let retr = 0;
+  for (const line of text.split('\n').slice(0, -1)) {
+    if (!line.startsWith('{')) continue;
+    const entry = JSON.parse(line) as OurLogEntry;
+    if (entry.level === 'warn' || entry.level === 'error') return `our server logged: ${line.slice(0, 200)}`;
+    if (entry.msg === 'session closed' && entry.user === user) {
+      if (entry.reason !== 'quit') return `session of ${user} closed with reason ${entry.reason}`;
+      if (typeof entry.retr !== 'number') return `our server's session closed record has no retr count`;
+      retr += entry.retr;
+      closed++;
+    }
+  }
+  if (closed === 0) return `our server logged no closed session for ${user}`;
+  return retr === count ? undefined : `our server logged ${retr} RETRs for ${user}, expected ${count}`;
+}
