@@ -109,11 +109,18 @@ async function copies(kind: 'maildir' | 'mbox' | 'mda', dir: string): Promise<nu
   return text.split(kind === 'mbox' ? /^From MAILER-DAEMON /m : /^=====$/m).length - 1;
 }
 
-const STEPS: SessionStep[] = ['prepared', 'intent', 'committed', 'done', 'state-saved'];
-/** Whether recovery finds the message delivered after a kill at each step. */
-const RECOVERED: Record<'maildir' | 'mbox' | 'mda', Record<SessionStep, boolean>> = {
+/** Whether recovery finds the message delivered after a kill at each step the target goes through. */
+const RECOVERED: Record<'maildir' | 'mbox' | 'mda', Partial<Record<SessionStep, boolean>>> = {
   // After `intent` the complete tmp/ file is rolled forward into new/.
-  maildir: { prepared: false, intent: true, committed: true, done: true, 'state-saved': true },
+  maildir: {
+    prepared: false,
+    intent: true,
+    renamed: true,
+    published: true,
+    committed: true,
+    done: true,
+    'state-saved': true,
+  },
   // The spool is not rolled forward: the message is fetched again (still exactly once in the mbox).
   mbox: { prepared: false, intent: false, committed: true, done: true, 'state-saved': true },
   mda: { prepared: false, intent: false, committed: false, done: true, 'state-saved': true },
@@ -122,8 +129,9 @@ const RECOVERED: Record<'maildir' | 'mbox' | 'mda', Record<SessionStep, boolean>
 describe('AccountSession: kill after every step, then recover', () => {
   for (const kind of ['maildir', 'mbox', 'mda'] as const) {
     it(`${kind}: exactly one copy after recovery (MDA: two only for a kill between its exit and done)`, async () => {
+      const steps = Object.keys(RECOVERED[kind]) as SessionStep[];
       const results = await Promise.all(
-        STEPS.map(async (step) => {
+        steps.map(async (step) => {
           const dir = join(root, `${kind}-${step}`);
           await fs.mkdir(dir);
           const target = targetFor(kind, dir);
@@ -139,7 +147,7 @@ describe('AccountSession: kill after every step, then recover', () => {
       );
       for (const r of results) {
         expect(r.signal, r.step).toBe('SIGKILL');
-        expect(r.recorded, r.step).toBe(RECOVERED[kind][r.step]);
+        expect(r.recorded, r.step).toBe(RECOVERED[kind][r.step]!);
         expect(r.again.recorded, r.step).toBe(true);
         expect(r.leftovers, r.step).toEqual([]);
         expect((await fs.stat(r.paths.journal)).size, r.step).toBe(0);
@@ -153,4 +161,111 @@ describe('AccountSession: kill after every step, then recover', () => {
       }
     }, 120_000);
   }
+});
+
+// Group commit: three messages queued and flushed as one batch (one intents append, three renames,
+// one fsync of new/, one dones append); the child is killed at the n-th time it reaches a step.
+const BATCH = ['uid-a', 'uid-b', 'uid-c'];
+const batchMessage = (uid: string) => `Subject: batch ${uid}\r\nFrom: a@b\r\n\r\nbody of ${uid}\r\n`;
+
+async function crashBatchAfter(step: SessionStep, nth: number, dir: string): Promise<string | null> {
+  const script = join(dir, 'child.mts');
+  const target = targetFor('maildir', dir);
+  await fs.writeFile(
+    script,
+    `import { AccountSession } from ${url('account-session.ts')};
+     import { accountPaths } from ${url('state.ts')};
+     import { createTarget } from ${url('targets/index.ts')};
+     const stateDir = ${JSON.stringify(dir)};
+     const target = createTarget(${JSON.stringify(target)}, accountPaths(stateDir, ${JSON.stringify(ACCOUNT)}));
+     let armed = false;
+     let seen = 0;
+     const onStep = (s) => {
+       if (armed && s === ${JSON.stringify(step)} && ++seen === ${nth}) process.kill(process.pid, 'SIGKILL');
+     };
+     const { session } = await AccountSession.open(stateDir, ${JSON.stringify(ACCOUNT)}, target, {
+       onStep,
+       batch: { messages: ${BATCH.length}, ageMs: 60_000 },
+     });
+     armed = true;
+     let delivered = 0;
+     for (const uid of ${JSON.stringify(BATCH)}) {
+       const body = Buffer.from('Subject: batch ' + uid + '\\r\\nFrom: a@b\\r\\n\\r\\nbody of ' + uid + '\\r\\n', 'latin1');
+       const prepared = await target.prepare(body, { uid, at: 1000 });
+       delivered += (await session.add({ uid, at: 1000, prepared, bytes: body.length })).length;
+     }
+     if (delivered !== ${BATCH.length}) throw new Error('the batch was not flushed at its bound');
+     await session.close();
+     console.log('not killed');`,
+  );
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const signal = await new Promise<string | null>((r) => child.once('exit', (_c, s) => r(s)));
+  clearTimeout(timer);
+  if (signal !== 'SIGKILL' && err) throw new Error(err);
+  return signal;
+}
+
+/** Recover, then deliver (one batch) whatever is not recorded; returns how many were recorded. */
+async function nextBatchRun(dir: string): Promise<number> {
+  const target = targetFor('maildir', dir);
+  const t = createTarget(target, accountPaths(dir, ACCOUNT));
+  const { session } = await AccountSession.open(dir, ACCOUNT, t);
+  const missing = BATCH.filter((uid) => !session.state.has(uid));
+  for (const uid of missing) {
+    const prepared = await t.prepare(Buffer.from(batchMessage(uid), 'latin1'), { uid, at: 2000 });
+    await session.add({ uid, at: 2000, prepared, bytes: 0 });
+  }
+  await session.flush();
+  await session.close();
+  return BATCH.length - missing.length;
+}
+
+describe('AccountSession group commit: kill at every point of a batch, then recover', () => {
+  // [step, nth time, messages recovery finds delivered]
+  const points: [SessionStep, number, number][] = [
+    ['prepared', 2, 0], // two tmp files, no intent: removed as a dead run's, fetched again
+    ['prepared', 3, 0], // the batch is full, its intents not yet written
+    ['intent', 1, 3], // intents durable, nothing renamed: all rolled forward from tmp/
+    ['renamed', 1, 3], // mid-renames: one in new/, two rolled forward
+    ['renamed', 2, 3],
+    ['published', 1, 3], // all renamed, new/ not yet fsynced
+    ['committed', 1, 3], // new/ fsynced, dones not yet written
+    ['done', 1, 3], // dones appended (not fsynced: a kill keeps them, a power cut falls back on intents)
+    ['state-saved', 1, 3],
+  ];
+  it('maildir: every message exactly once, nothing left in tmp/, journal empty', async () => {
+    const results = await Promise.all(
+      points.map(async ([step, nth, expected]) => {
+        const dir = join(root, `batch-${step}-${nth}`);
+        await fs.mkdir(dir);
+        const signal = await crashBatchAfter(step, nth, dir);
+        const recorded = await nextBatchRun(dir);
+        const again = await nextBatchRun(dir);
+        const files: string[] = [];
+        for (const sub of ['new', 'cur']) {
+          for (const name of await fs.readdir(join(dir, 'Maildir', sub))) {
+            files.push(await fs.readFile(join(dir, 'Maildir', sub, name), 'latin1'));
+          }
+        }
+        const tmp = await fs.readdir(join(dir, 'Maildir', 'tmp'));
+        const journal = (await fs.stat(accountPaths(dir, ACCOUNT).journal)).size;
+        return { label: `${step} #${nth}`, expected, signal, recorded, again, files, tmp, journal };
+      }),
+    );
+    for (const r of results) {
+      expect(r.signal, r.label).toBe('SIGKILL');
+      expect(r.recorded, r.label).toBe(r.expected);
+      expect(r.again, r.label).toBe(BATCH.length);
+      expect(r.files.sort(), r.label).toEqual(
+        BATCH.map((u) => batchMessage(u).replace(/\r\n/g, '\n')).sort(),
+      );
+      expect(r.tmp, r.label).toEqual([]);
+      expect(r.journal, r.label).toBe(0);
+    }
+  }, 120_000);
 });

@@ -1,6 +1,17 @@
 // One account's durable bookkeeping for one run: the lock, the state, the journal. Opening takes
-// the lock and folds the previous run's journal into the state (recovering its last message if it
-// was killed mid-delivery); closing folds this run's journal the same way and releases the lock.
+// the lock and folds the previous run's journal into the state (recovering the messages it was
+// killed in the middle of delivering); closing folds this run's journal the same way and releases
+// the lock.
+//
+// Group commit: prepared messages (written whole and fsynced where they are not yet visible) are
+// queued, and a flush publishes the queue together, in the order the exactly-once protocol needs:
+//   one journal append of every intent + fsync      (each tmp file was fsynced before)
+//   -> publish each (Maildir: rename into new/)     -> one fsync of new/ per Maildir
+//   -> one journal append of every done             (durable by the next fsync, always before DELE)
+// A kill before the intents are durable leaves tmp files only (removed as our dead run's, fetched
+// again); after it, every intent's file is complete in tmp/ or new/, and recovery rolls each
+// forward or finds it delivered. Targets without group commit (mbox, MDA, stdout) flush one
+// message at a time.
 import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -24,19 +35,57 @@ export interface SessionReport {
   warnings: string[];
 }
 
-/** Points in the protocol where tests stop a process to check recovery. */
-export type SessionStep = 'prepared' | 'intent' | 'committed' | 'done' | 'state-saved';
+/**
+ * Points in the protocol where tests stop a process to check recovery: a message queued; a batch's
+ * intents durable; one message of a group renamed (`renamed`, once per message) and all of them
+ * (`published`, before new/ is fsynced); the batch committed; its dones appended; the state saved.
+ */
+export type SessionStep =
+  | 'prepared'
+  | 'intent'
+  | 'renamed'
+  | 'published'
+  | 'committed'
+  | 'done'
+  | 'state-saved';
+
+export interface BatchLimits {
+  /** Flush when this many messages are queued. */
+  messages: number;
+  /** Flush when the queued messages hold this many bytes. */
+  bytes: number;
+  /** Flush when the oldest queued message has waited this long (ms), checked as messages come. */
+  ageMs: number;
+}
 
 export interface SessionOptions {
   /** Called after each step (tests kill the process here); must not throw in real use. */
   onStep?: (step: SessionStep) => void | Promise<void>;
+  batch?: Partial<BatchLimits>;
+}
+
+/** A message queued for the next flush. */
+export interface QueuedDelivery {
+  uid: string;
+  at: number;
+  prepared: PreparedDelivery;
+  /** Its size, for the batch's byte bound. */
+  bytes: number;
 }
 
 /** Fold the journal into the state this often (in records), so replay stays short. */
 const COMPACT_EVERY = 2000;
+/**
+ * Queued messages cost only files in tmp/; a bigger batch saves fsyncs, a smaller one re-fetches
+ * less after a kill and shows mail sooner.
+ */
+const DEFAULT_BATCH: BatchLimits = { messages: 128, bytes: 32 * 1024 * 1024, ageMs: 1000 };
 
 export class AccountSession {
   private closed = false;
+  private queue: QueuedDelivery[] = [];
+  private queuedBytes = 0;
+  private queuedSince = 0;
 
   private constructor(
     readonly paths: AccountPaths,
@@ -44,7 +93,8 @@ export class AccountSession {
     private readonly journal: JournalType,
     private readonly lock: HeldLock,
     private readonly target: Target,
-    private readonly onStep: (step: SessionStep) => void | Promise<void>,
+    private readonly onStep: ((step: SessionStep) => void | Promise<void>) | undefined,
+    private readonly limits: BatchLimits,
   ) {}
 
   /** Lock the account, replay and compact its journal. Throws ESTATE if another fetch holds it. */
@@ -61,9 +111,12 @@ export class AccountSession {
     try {
       const state = await loadState(paths.state);
       journal = await Journal.open(paths.journal);
-      const session = new AccountSession(paths, state, journal, lock, target, opts.onStep ?? (() => {}));
+      const session = new AccountSession(paths, state, journal, lock, target, opts.onStep, {
+        ...DEFAULT_BATCH,
+        ...opts.batch,
+      });
       const report = await session.compact();
-      await journal.append({ op: 'run', pid: process.pid, host: hostname(), at: Date.now() });
+      session.recordRun();
       return { session, report };
     } catch (err) {
       await journal?.close().catch(() => {});
@@ -83,7 +136,7 @@ export class AccountSession {
     if (damaged > 0) warnings.push(`fetch journal had ${damaged} unreadable lines (ignored)`);
     if (records.length > 0 || torn || damaged > 0) {
       await saveState(this.paths.state, this.paths.account, this.state);
-      await this.onStep('state-saved');
+      await this.step('state-saved');
     }
     await removeStaleTemps(this.paths.state);
     for (const dir of new Set([...this.target.maildirs, ...replay.maildirs])) {
@@ -108,39 +161,131 @@ export class AccountSession {
   }
 
   /**
-   * The exactly-once step for one prepared message: journal the intent, commit, journal done.
-   * Returns once the UID is durably recorded. On a commit failure the intent stays for
-   * recovery unless the target knows nothing was delivered.
+   * Our pid in the journal, so that a later run may remove the tmp/ files this one leaves if killed.
+   * Written at the start of a run and again after each compaction empties the journal.
    */
-  async deliver(uid: string, at: number, prepared: PreparedDelivery): Promise<void> {
-    await this.onStep('prepared');
-    try {
-      await this.journal.append({ op: 'intent', uid, at, target: prepared.intent });
-    } catch (err) {
-      await prepared.discard().catch(() => {});
-      throw err;
-    }
-    await this.onStep('intent');
-    try {
-      await prepared.commit();
-    } catch (err) {
-      if (prepared.failureIsCertain) await this.journal.append({ op: 'failed', uid });
-      throw err;
-    }
-    await this.onStep('committed');
-    // For a Maildir, not synced here: the next intent's fsync (same file) or sync() before any
-    // DELE makes it durable, and if a power cut loses it, recovery finds the file in new/ from the
-    // intent. An mbox spool is removed next and a pipe leaves nothing to find: those sync now.
-    await this.journal.append({ op: 'done', uid, at }, { sync: prepared.intent.kind !== 'maildir' });
-    this.state.add(uid, at);
-    await this.onStep('done');
-    await prepared.cleanup();
-    if (this.journal.length >= COMPACT_EVERY) await this.compact();
+  private recordRun(): void {
+    this.journal.appendMany([{ op: 'run', pid: process.pid, host: hostname(), at: Date.now() }]);
   }
 
-  /** Make every `done` so far durable: call before sending DELE for anything delivered. */
-  sync(): Promise<void> {
-    return this.journal.sync();
+  private async step(step: SessionStep): Promise<void> {
+    if (this.onStep) await this.onStep(step);
+  }
+
+  /** Messages queued and not yet flushed. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * Queue a prepared message for the next flush, and flush when the batch is full or the target
+   * cannot group its commits. Returns the messages this call delivered (durably recorded as seen,
+   * `done` durable by the next journal fsync). An error from a message's own commit (an MDA's exit
+   * status) comes out of this call for that message alone: such targets flush one at a time.
+   */
+  async add(entry: QueuedDelivery): Promise<QueuedDelivery[]> {
+    if (this.closed) throw new Error('AccountSession: closed');
+    let delivered: QueuedDelivery[] = [];
+    // A message that cannot join a group goes alone.
+    if (!entry.prepared.group && this.queue.length > 0) delivered = await this.flush();
+    if (this.queue.length === 0) this.queuedSince = Date.now();
+    this.queue.push(entry);
+    this.queuedBytes += entry.bytes;
+    await this.step('prepared');
+    const l = this.limits;
+    if (
+      !entry.prepared.group ||
+      this.queue.length >= l.messages ||
+      this.queuedBytes >= l.bytes ||
+      Date.now() - this.queuedSince >= l.ageMs
+    ) {
+      delivered = delivered.concat(await this.flush());
+    }
+    return delivered;
+  }
+
+  /**
+   * Publish every queued message (see the file comment) and record it as seen. Returns them.
+   * If the intents cannot be journalled, the queued files are removed (nothing was published);
+   * a later failure leaves the intents for recovery, which the next compaction runs.
+   */
+  async flush(): Promise<QueuedDelivery[]> {
+    const batch = this.queue;
+    this.queue = [];
+    this.queuedBytes = 0;
+    if (batch.length === 0) return batch;
+    try {
+      this.journal.appendMany(
+        batch.map((e) => ({ op: 'intent', uid: e.uid, at: e.at, target: e.prepared.intent }) as const),
+      );
+    } catch (err) {
+      for (const e of batch) await e.prepared.discard().catch(() => {});
+      throw err;
+    }
+    await this.step('intent');
+    const only = batch.length === 1 ? batch[0]! : undefined;
+    if (only && !only.prepared.group) {
+      try {
+        await only.prepared.commit();
+      } catch (err) {
+        if (only.prepared.failureIsCertain) this.journal.appendMany([{ op: 'failed', uid: only.uid }]);
+        throw err;
+      }
+    } else {
+      for (const e of batch) {
+        e.prepared.group!.publish();
+        await this.step('renamed');
+      }
+      await this.step('published');
+      const synced = new Set<string>();
+      for (const e of batch) {
+        const g = e.prepared.group!;
+        if (synced.has(g.key)) continue;
+        g.sync();
+        synced.add(g.key);
+      }
+    }
+    await this.step('committed');
+    // For a Maildir, not synced here: the next intents' fsync (same file) or sync() before any
+    // DELE makes it durable, and if a power cut loses it, recovery finds the files in new/ from
+    // the intents. An mbox spool is removed next and a pipe leaves nothing to find: those sync now.
+    this.journal.appendMany(
+      batch.map((e) => ({ op: 'done', uid: e.uid, at: e.at }) as const),
+      { sync: batch.some((e) => e.prepared.intent.kind !== 'maildir') },
+    );
+    for (const e of batch) this.state.add(e.uid, e.at);
+    await this.step('done');
+    for (const e of batch) await e.prepared.cleanup();
+    if (this.journal.length >= COMPACT_EVERY) {
+      await this.compact();
+      this.recordRun();
+    }
+    return batch;
+  }
+
+  /**
+   * The exactly-once steps for one prepared message on its own: journal the intent, commit,
+   * journal done. Returns once the UID is recorded (after any messages queued before it).
+   */
+  async deliver(uid: string, at: number, prepared: PreparedDelivery): Promise<void> {
+    this.queue.push({ uid, at, prepared, bytes: 0 });
+    await this.step('prepared');
+    await this.flush();
+  }
+
+  /** Flush, then make every `done` so far durable: call before sending DELE for anything delivered. */
+  async sync(): Promise<QueuedDelivery[]> {
+    const delivered = await this.flush();
+    await this.journal.sync();
+    return delivered;
+  }
+
+  /** Drop the queue: remove its files (they were never journalled, so nothing refers to them). */
+  private async discardQueue(): Promise<void> {
+    const queue = this.queue;
+    this.queue = [];
+    this.queuedBytes = 0;
+    for (const e of queue) await e.prepared.discard().catch(() => {});
   }
 
   /** Final compaction, then release. Idempotent. */
@@ -148,6 +293,8 @@ export class AccountSession {
     if (this.closed) return { recoveredDelivered: 0, recoveredNotDelivered: 0, warnings: [] };
     this.closed = true;
     try {
+      // The caller flushes what it wants delivered; anything still queued was not.
+      await this.discardQueue();
       return await this.compact();
     } finally {
       await this.journal.close().catch(() => {});

@@ -1,19 +1,27 @@
 // One account, one run: recover, connect, list, plan, download new mail (pipelined, streamed) with
 // the exactly-once steps for each message, then DELE what the policy says, then QUIT.
-//   RETR -> target.prepare (tmp/ or spool, fsync) -> journal intent (fsync) -> commit (publish)
-//        -> journal done (fsync: the UID is durably seen) -> later, DELE -> QUIT
+//   RETR -> target.prepare (tmp/ or spool, fsync) -> queue; per batch (AccountSession.flush):
+//        journal intents (fsync) -> publish (renames, one fsync of new/) -> journal dones
+//        -> after the last batch, journal fsync -> DELE -> QUIT
 // DELE is only ever sent for UIDs already durably recorded; deletions count only after QUIT's +OK.
-import type { Readable } from 'node:stream';
 import { Pop3Client } from '../client/client.js';
 import { Pop3Error, printable } from '../protocol/errors.js';
-import { AccountSession } from './account-session.js';
+import { AccountSession, type QueuedDelivery } from './account-session.js';
 import { dueForDeletion, joinListing, planRun, type ServerMessage } from './plan.js';
 import { receivedHeader } from './received-header.js';
 import { accountId, accountPaths, SeenState } from './state.js';
 import { createTarget, DeliveryError, type Target } from './targets/index.js';
 import type { AccountConfig, FetchOptions, FetchPolicy, FetchResult, Progress } from './types.js';
 
-const DEFAULT_WINDOW = 16;
+/**
+ * Default pipelining window: RETRs enough to cover about WINDOW_OCTETS of the announced sizes,
+ * between MIN_WINDOW and MAX_WINDOW commands. A RETR is about 12 octets, so even the largest window
+ * is a few KB of commands (well inside any server's TCP window, RFC 2449 §6.6), and the client
+ * reads replies only as bodies are consumed, so waiting replies stay in the socket buffers.
+ */
+const WINDOW_OCTETS = 4 * 1024 * 1024;
+const MIN_WINDOW = 16;
+const MAX_WINDOW = 256;
 const MAX_LISTED_FAILURES = 100;
 const MAX_WARNINGS = 100;
 const PROGRESS_EVERY_MS = 100;
@@ -150,41 +158,75 @@ async function fetchWith(
     report(true);
 
     const byN = new Map(plan.fetch.map((m) => [m.n, m]));
-    const window = Math.max(1, account.window ?? DEFAULT_WINDOW);
-    for await (const got of client.retrieveMany(
-      plan.fetch.map((m) => m.n),
-      { window },
-    )) {
-      const msg = byN.get(got.n)!;
-      const at = now();
-      const counted = countBytes(got.body, (n) => {
-        progress.bytes += n;
-        result.bytes += n;
-        report(false);
-      });
-      const source = account.receivedHeader
-        ? prepend(receivedHeader(account.connection.host, msg.uid, new Date(at)), counted)
-        : counted;
-      try {
-        await deliverOne(ctx, msg, at, source);
-      } catch (err) {
-        // A broken connection, an abort or a failing disk ends the run; a message the target
-        // refused (MDA exit status, size limit) does not.
-        if (client.closed || !(err instanceof DeliveryError || isSizeLimit(err))) throw err;
-        result.errors++;
-        if (result.failures.length < MAX_LISTED_FAILURES) {
-          result.failures.push({ uid: msg.uid, error: printable(err.message, 300) });
-        }
-        continue;
-      }
+    const window = Math.max(1, account.window ?? defaultWindow(plan.fetch));
+    const onBytes = (n: number) => {
+      progress.bytes += n;
+      result.bytes += n;
+      report(false);
+    };
+    const deliveredOne = (msg: ServerMessage, at: number) => {
       result.delivered++;
       progress.messages++;
-      report(true);
       if (!duplicated.has(msg.uid) && dueForDeletion(policy, at, now())) toDelete.push(msg.n);
+    };
+    // Messages queued in the session, by UID, until a flush says they are delivered.
+    const queued = new Map<string, ServerMessage>();
+    const counted = (delivered: readonly QueuedDelivery[]) => {
+      for (const d of delivered) {
+        deliveredOne(queued.get(d.uid)!, d.at);
+        queued.delete(d.uid);
+      }
+      if (delivered.length > 0) report(true);
+    };
+    try {
+      for await (const got of client.retrieveMany(
+        plan.fetch.map((m) => m.n),
+        { window },
+      )) {
+        const msg = byN.get(got.n)!;
+        const at = now();
+        const delivery = {
+          uid: msg.uid,
+          at,
+          onBytes,
+          ...(account.receivedHeader
+            ? { head: receivedHeader(account.connection.host, msg.uid, new Date(at)) }
+            : {}),
+        };
+        try {
+          const prepared = await ctx.target.prepare(got.body, delivery);
+          if (session) {
+            queued.set(msg.uid, msg);
+            counted(await session.add({ uid: msg.uid, at, prepared, bytes: msg.octets }));
+          } else {
+            await prepared.commit();
+            await prepared.cleanup();
+            deliveredOne(msg, at);
+            report(true);
+          }
+        } catch (err) {
+          // A broken connection, an abort or a failing disk ends the run; a message the target
+          // refused (MDA exit status, size limit) does not.
+          queued.delete(msg.uid);
+          if (client.closed || !(err instanceof DeliveryError || isSizeLimit(err))) throw err;
+          result.errors++;
+          if (result.failures.length < MAX_LISTED_FAILURES) {
+            result.failures.push({ uid: msg.uid, error: printable(err.message, 300) });
+          }
+        }
+      }
+      if (session) {
+        counted(await session.flush());
+        // Every done durable before any DELE below.
+        if (toDelete.length > 0) await session.sync();
+      }
+    } catch (err) {
+      // Messages already written whole still count: publish them before the run ends.
+      if (session && session.queued > 0) await session.flush().catch(() => {});
+      throw err;
     }
 
     // Pipelined DELEs: each for a UID already durably delivered and recorded (or oversized-delete).
-    if (toDelete.length > 0) await session?.sync();
     const dele = await Promise.allSettled(toDelete.map((n) => client.dele(n)));
     const marked = dele.filter((r) => r.status === 'fulfilled').length;
     const refused = dele.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -205,19 +247,11 @@ async function fetchWith(
   }
 }
 
-async function deliverOne(
-  ctx: RunContext,
-  msg: ServerMessage,
-  at: number,
-  source: AsyncIterable<Buffer>,
-): Promise<void> {
-  const prepared = await ctx.target.prepare(source, { uid: msg.uid, at });
-  if (ctx.session) {
-    await ctx.session.deliver(msg.uid, at, prepared);
-    return;
-  }
-  await prepared.commit();
-  await prepared.cleanup();
+/** Enough RETRs in flight to cover about WINDOW_OCTETS of announced sizes (see WINDOW_OCTETS). */
+export function defaultWindow(fetch: readonly { octets: number }[]): number {
+  if (fetch.length === 0) return MIN_WINDOW;
+  const mean = fetch.reduce((s, m) => s + m.octets, 0) / fetch.length;
+  return Math.min(MAX_WINDOW, Math.max(MIN_WINDOW, Math.ceil(WINDOW_OCTETS / Math.max(1, mean))));
 }
 
 /** UIDL and LIST joined. Without UIDL there is no identity to fetch exactly once by. */
@@ -262,17 +296,4 @@ function isSizeLimit(err: unknown): err is Pop3Error {
 
 function errorText(err: unknown): string {
   return printable(err instanceof Error ? err.message : String(err), 200);
-}
-
-async function* countBytes(body: Readable, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
-  for await (const chunk of body) {
-    const buf = chunk as Buffer;
-    onBytes(buf.length);
-    yield buf;
-  }
-}
-
-async function* prepend(head: Buffer, rest: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  yield head;
-  yield* rest;
 }

@@ -7,8 +7,8 @@
 // is folded into the state file and emptied at the start and end of every run, so it stays short
 // and a torn line (a kill mid-append) can only be the last one.
 
-import { promises as fs } from 'node:fs';
-import { isMissing, writeAll } from '../mailstore/io.js';
+import { closeSync, promises as fs, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { isMissing } from '../mailstore/io.js';
 import { isValidUid } from '../mailstore/maildir-names.js';
 import { Pop3Error } from '../protocol/errors.js';
 
@@ -106,20 +106,23 @@ function validTarget(t: unknown): boolean {
 }
 
 /**
- * An open journal. Appends are serialised; an append is on disk (fsync) when its promise resolves,
- * unless asked not to sync: then the next synced append, or sync(), makes it durable.
+ * An open journal. Appends go straight to the file with synchronous calls (each is one write, and
+ * the fetcher waits for it anyway: see NewFileWriter); an append is on disk (fsync) when it
+ * returns, unless asked not to sync: then the next synced append, or sync(), makes it durable.
  */
 export class Journal {
-  private chain: Promise<unknown> = Promise.resolve();
   private appended = 0;
+  private fd: number;
 
   private constructor(
     readonly path: string,
-    private readonly fh: fs.FileHandle,
-  ) {}
+    fd: number,
+  ) {
+    this.fd = fd;
+  }
 
   static async open(path: string): Promise<Journal> {
-    return new Journal(path, await fs.open(path, 'a', 0o600));
+    return new Journal(path, openSync(path, 'a', 0o600));
   }
 
   /** Records appended since the last truncate. */
@@ -127,37 +130,42 @@ export class Journal {
     return this.appended;
   }
 
-  append(record: JournalRecord, opts: { sync?: boolean } = {}): Promise<void> {
-    const line = Buffer.from(`${JSON.stringify(record)}\n`, 'utf8');
-    const run = this.chain.then(async () => {
-      await writeAll(this.fh, line);
-      if (opts.sync !== false) await this.fh.sync();
-      this.appended++;
-    });
-    this.chain = run.catch(() => {});
-    return run;
+  async append(record: JournalRecord, opts: { sync?: boolean } = {}): Promise<void> {
+    this.appendMany([record], opts);
+  }
+
+  /** Append several records with one write (and at most one fsync). */
+  appendMany(records: readonly JournalRecord[], opts: { sync?: boolean } = {}): void {
+    if (records.length === 0) return;
+    let text = '';
+    for (const r of records) text += `${JSON.stringify(r)}\n`;
+    const buf = Buffer.from(text, 'utf8');
+    let done = 0;
+    while (done < buf.length) {
+      const n = writeSync(this.fd, buf, done, buf.length - done);
+      if (n <= 0) throw new Error('write made no progress');
+      done += n;
+    }
+    if (opts.sync !== false) fsyncSync(this.fd);
+    this.appended += records.length;
   }
 
   /** Make every append so far durable. */
-  sync(): Promise<void> {
-    const run = this.chain.then(() => this.fh.sync());
-    this.chain = run.catch(() => {});
-    return run;
+  async sync(): Promise<void> {
+    fsyncSync(this.fd);
   }
 
   /** Empty the journal (after its contents were folded into the state file). */
-  truncate(): Promise<void> {
-    const run = this.chain.then(async () => {
-      await this.fh.truncate(0);
-      await this.fh.sync();
-      this.appended = 0;
-    });
-    this.chain = run.catch(() => {});
-    return run;
+  async truncate(): Promise<void> {
+    ftruncateSync(this.fd, 0);
+    fsyncSync(this.fd);
+    this.appended = 0;
   }
 
   async close(): Promise<void> {
-    await this.chain;
-    await this.fh.close();
+    if (this.fd < 0) return;
+    const fd = this.fd;
+    this.fd = -1;
+    closeSync(fd);
   }
 }

@@ -1,8 +1,9 @@
 // Small file-system and byte-stream helpers shared by the stores and the delivery code.
 
-import { promises as fs } from 'node:fs';
+import { closeSync, promises as fs, fsyncSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Readable } from 'node:stream';
+import { finished, type Readable } from 'node:stream';
+import { Pop3Error } from '../protocol/errors.js';
 
 /** A message to deliver: bytes in memory, a Readable, or any async iterable of chunks. */
 export type MessageSource = Readable | Uint8Array | AsyncIterable<Uint8Array | string>;
@@ -34,25 +35,15 @@ export async function writeAll(fh: fs.FileHandle, buf: Uint8Array, position?: nu
  * Create `path` (it must not exist yet; mode 0600), write `data` (bytes or a stream of chunks)
  * and fsync it. Returns the bytes written. On any failure, the stream's too, nothing is left.
  */
-export async function writeNewFileSynced(
-  path: string,
-  data: Uint8Array | AsyncIterable<Uint8Array>,
-): Promise<number> {
-  const fh = await fs.open(path, 'wx', 0o600);
-  let bytes = 0;
+export async function writeNewFileSynced(path: string, data: MessageSource): Promise<number> {
+  const w = new NewFileWriter(path);
   try {
-    for await (const chunk of data instanceof Uint8Array ? [data] : data) {
-      await writeAll(fh, chunk);
-      bytes += chunk.length;
-    }
-    await fh.sync();
-    await fh.close();
+    await pump(data, (chunk) => w.write(chunk));
+    return w.finish();
   } catch (err) {
-    await fh.close().catch(() => {});
-    await fs.rm(path, { force: true });
+    w.abort();
     throw err;
   }
-  return bytes;
 }
 
 /**
@@ -88,33 +79,308 @@ export async function fsyncDir(dir: string | Buffer): Promise<void> {
 
 const CR = 0x0d;
 const LF = 0x0a;
+const CR_BYTE = Uint8Array.of(CR);
+
+/** Receives converted output: the bytes src[start, end). */
+export type Emit = (src: Uint8Array, start: number, end: number) => void;
+
+/**
+ * CRLF -> LF over a stream of chunks, counting as it goes the wire octets of what it outputs (the
+ * rule WireSizeCounter implements), so one pass gives the stored bytes and the Maildir W= size.
+ * It looks for LF with indexOf (native) and hands on the runs between the CRs it drops: no
+ * per-byte JavaScript, no copy of its own. A CR ending a chunk is held until the next chunk shows
+ * whether an LF follows; a bare CR or LF is kept.
+ */
+export class CrlfToLfConverter {
+  #heldCr = false;
+  /** The last byte output, -1 before any. */
+  #last = -1;
+  #bytes = 0;
+  /** LFs in the output with no CR before them (each is CRLF on the wire). */
+  #bareLf = 0;
+
+  push(c: Uint8Array, emit: Emit): void {
+    const n = c.length;
+    if (n === 0) return;
+    let start = 0;
+    let droppedCr = false;
+    if (this.#heldCr) {
+      this.#heldCr = false;
+      if (c[0] === LF) droppedCr = true;
+      else this.#out(CR_BYTE, 0, 1, emit);
+    }
+    const end = c[n - 1] === CR ? n - 1 : n;
+    if (end < n) this.#heldCr = true;
+    // An LF cannot be the held CR, so every LF found is before `end`.
+    let i = c.indexOf(LF);
+    while (i !== -1) {
+      if (i > 0 ? c[i - 1] === CR : droppedCr) {
+        if (i > 0) {
+          this.#out(c, start, i - 1, emit);
+          start = i;
+        }
+      }
+      // The output byte before this LF: inside the current run, or the last one handed on.
+      const before = i > start ? c[i - 1] : this.#last;
+      if (before !== CR) this.#bareLf++;
+      i = c.indexOf(LF, i + 1);
+    }
+    this.#out(c, start, end, emit);
+  }
+
+  /** The input ended: a held CR was a bare one. */
+  end(emit: Emit): void {
+    if (this.#heldCr) {
+      this.#heldCr = false;
+      this.#out(CR_BYTE, 0, 1, emit);
+    }
+  }
+
+  /** Bytes output so far. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Wire octets of the output so far, as if it ended here (see WireSizeCounter). */
+  get octets(): number {
+    return this.#bytes + this.#bareLf + (this.#last === LF ? 0 : 2);
+  }
+
+  #out(src: Uint8Array, start: number, end: number, emit: Emit): void {
+    if (end <= start) return;
+    this.#bytes += end - start;
+    this.#last = src[end - 1]!;
+    emit(src, start, end);
+  }
+}
 
 /** CRLF -> LF over a chunk stream; a CR at a chunk's end waits for the next chunk; bare CR is kept. */
 export async function* crlfToLf(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  let pendingCr = false;
+  const conv = new CrlfToLfConverter();
+  let out = Buffer.alloc(0);
+  let n = 0;
+  const emit: Emit = (src, start, end) => {
+    out.set(src.subarray(start, end), n);
+    n += end - start;
+  };
   for await (const chunk of source) {
-    if (chunk.length === 0) continue;
-    const out = Buffer.allocUnsafe(chunk.length + 1);
-    let n = 0;
-    let i = 0;
-    if (pendingCr) {
-      if (chunk[0] !== LF) out[n++] = CR;
-      pendingCr = false;
-    }
-    for (; i < chunk.length; i++) {
-      const b = chunk[i]!;
-      if (b === CR) {
-        if (i + 1 === chunk.length) {
-          pendingCr = true;
-          continue;
-        }
-        if (chunk[i + 1] === LF) continue;
-      }
-      out[n++] = b;
-    }
+    // Output is at most the input plus a held CR; each chunk gets its own buffer (it is yielded).
+    out = Buffer.allocUnsafe(chunk.length + 1);
+    n = 0;
+    conv.push(chunk, emit);
     if (n > 0) yield out.subarray(0, n);
   }
-  if (pendingCr) yield Buffer.of(CR);
+  out = Buffer.allocUnsafe(1);
+  n = 0;
+  conv.end(emit);
+  if (n > 0) yield out.subarray(0, n);
+}
+
+function isReadable(source: unknown): source is Readable {
+  return (
+    typeof source === 'object' &&
+    source !== null &&
+    typeof (source as Readable).on === 'function' &&
+    typeof (source as Readable).pipe === 'function' &&
+    'readableEnded' in source
+  );
+}
+
+function asBuffer(chunk: Uint8Array | string): Buffer {
+  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+/**
+ * Hand every chunk of `source` to `onChunk`, synchronously as it arrives; resolves at the end.
+ * A Readable is read through 'data' events (no async-iterator step per chunk); if `onChunk`
+ * throws, reading stops, the stream is destroyed and the promise rejects with that error.
+ */
+export function pump(source: MessageSource, onChunk: (chunk: Buffer) => void): Promise<void> {
+  if (source instanceof Uint8Array) {
+    try {
+      onChunk(asBuffer(source));
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+  if (isReadable(source)) return pumpReadable(source, onChunk);
+  return (async () => {
+    for await (const chunk of source as AsyncIterable<Uint8Array | string>) onChunk(asBuffer(chunk));
+  })();
+}
+
+function pumpReadable(body: Readable, onChunk: (chunk: Buffer) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let failed = false;
+    const onData = (chunk: Buffer | string) => {
+      if (failed) return;
+      try {
+        onChunk(asBuffer(chunk));
+      } catch (err) {
+        failed = true;
+        body.off('data', onData);
+        stop();
+        body.destroy();
+        reject(err);
+      }
+    };
+    const stop = finished(body, (err) => {
+      body.off('data', onData);
+      stop();
+      if (failed) return;
+      if (err) reject(err);
+      else resolve();
+    });
+    body.on('data', onData);
+  });
+}
+
+/** Bytes a NewFileWriter holds before it writes; messages up to this size take one write(). */
+const WRITE_BUFFER = 256 * 1024;
+/** Spare write buffers kept for the next writer (one is in use at a time in a fetch). */
+const spareBuffers: Buffer[] = [];
+
+function writeAllSync(fd: number, buf: Uint8Array): void {
+  let done = 0;
+  while (done < buf.length) {
+    const n = writeSync(fd, buf, done, buf.length - done);
+    if (n <= 0) throw new Error('write made no progress');
+    done += n;
+  }
+}
+
+export interface NewFileWriterOptions {
+  /** Refuse more than this many bytes: error ELIMIT (the caller aborts). Default: no limit. */
+  maxBytes?: number;
+  /** Called once when the file cannot be created because its folder is missing; then retried. */
+  onMissingDir?: () => void;
+}
+
+/**
+ * A new file (O_EXCL, 0600) written with synchronous system calls through a fixed buffer: a message
+ * up to WRITE_BUFFER bytes costs open, one write, fsync, close; a larger one streams in
+ * WRITE_BUFFER pieces (memory does not grow with the message). Synchronous on purpose: the caller
+ * waits for each step anyway, and a promise-based call would add a threadpool round trip (two
+ * context switches) per call while the socket keeps buffering just the same.
+ */
+export class NewFileWriter {
+  #fd = -1;
+  #buf: Buffer | undefined;
+  #n = 0;
+  #bytes = 0;
+  #done = false;
+  readonly #maxBytes: number;
+
+  constructor(
+    readonly path: string,
+    private readonly opts: NewFileWriterOptions = {},
+  ) {
+    this.#maxBytes = opts.maxBytes ?? Number.MAX_SAFE_INTEGER;
+  }
+
+  /** Bytes taken so far. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Append src[start, end) (an Emit, so a converter can feed it directly). */
+  readonly put: Emit = (src, start, end) => {
+    const len = end - start;
+    if (len <= 0) return;
+    if (this.#bytes + len > this.#maxBytes) {
+      throw new Pop3Error(`message exceeds the delivery limit of ${this.#maxBytes} bytes`, {
+        code: 'ELIMIT',
+      });
+    }
+    this.#bytes += len;
+    const buf = (this.#buf ??= spareBuffers.pop() ?? Buffer.allocUnsafe(WRITE_BUFFER));
+    if (this.#n + len > buf.length) this.#flush();
+    const view = new Uint8Array(src.buffer, src.byteOffset + start, len);
+    if (len >= buf.length) writeAllSync(this.#open(), view);
+    else {
+      buf.set(view, this.#n);
+      this.#n += len;
+    }
+  };
+
+  /** Append a whole chunk. */
+  write(chunk: Uint8Array): void {
+    this.put(chunk, 0, chunk.length);
+  }
+
+  /** Create the file now rather than at the first write. */
+  create(): void {
+    this.#open();
+  }
+
+  /** Write what is buffered, fsync, close. Returns the file's size. */
+  finish(): number {
+    if (this.#done) throw new Error('NewFileWriter: already finished');
+    try {
+      this.#flush();
+      const fd = this.#open();
+      fsyncSync(fd);
+      this.#fd = -1;
+      closeSync(fd);
+    } catch (err) {
+      this.abort();
+      throw err;
+    }
+    this.#done = true;
+    this.#release();
+    return this.#bytes;
+  }
+
+  /** Close and remove the file (if it was created); nothing is left. Safe to call twice. */
+  abort(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#release();
+    if (this.#fd < 0) return;
+    try {
+      closeSync(this.#fd);
+    } catch {}
+    this.#fd = -1;
+    try {
+      unlinkSync(this.path);
+    } catch {}
+  }
+
+  #open(): number {
+    if (this.#fd >= 0) return this.#fd;
+    try {
+      this.#fd = openSync(this.path, 'wx', 0o600);
+    } catch (err) {
+      if (!isMissing(err) || !this.opts.onMissingDir) throw err;
+      this.opts.onMissingDir();
+      this.#fd = openSync(this.path, 'wx', 0o600);
+    }
+    return this.#fd;
+  }
+
+  #flush(): void {
+    const fd = this.#open();
+    if (this.#n > 0 && this.#buf) writeAllSync(fd, this.#buf.subarray(0, this.#n));
+    this.#n = 0;
+  }
+
+  #release(): void {
+    if (this.#buf && spareBuffers.length < 2) spareBuffers.push(this.#buf);
+    this.#buf = undefined;
+    this.#n = 0;
+  }
+}
+
+/** fsync a directory with synchronous calls (see NewFileWriter for why). */
+export function fsyncDirSync(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function isCode(err: unknown, ...codes: string[]): boolean {

@@ -1,28 +1,25 @@
 // Delivery into a Maildir (https://cr.yp.to/proto/maildir.html): write tmp/<unique>, fsync the
-// file, rename it into new/, fsync new/. The two steps are separate so the fetcher can journal
-// the name between them (its exactly-once protocol); deliverToMaildir does both.
+// file, rename it into new/, fsync new/. The steps are separate so the fetcher can journal the
+// name between them (its exactly-once protocol) and rename a batch before one fsync of new/;
+// deliverToMaildir does all of them. File steps use synchronous calls (see NewFileWriter).
 
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { lstatSync, mkdirSync, renameSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Pop3Error } from '../protocol/errors.js';
 import { WireSizeCounter } from '../protocol/wire-size.js';
-import {
-  chunksOf,
-  crlfToLf,
-  fsyncDir,
-  isMissing,
-  type MessageSource,
-  pathExists,
-  writeNewFileSynced,
-} from './io.js';
+import { CrlfToLfConverter, fsyncDirSync, isMissing, type MessageSource, NewFileWriter, pump } from './io.js';
 
 export interface MaildirDeliverOptions {
   /** Refuse messages larger than this many stored bytes (default 1 GiB): error ELIMIT, nothing kept. */
   maxBytes?: number;
   /** 'keep' stores the bytes as given (default); 'lf' turns CRLF into LF, the usual Maildir form. */
   lineEnds?: 'keep' | 'lf';
+  /** Bytes stored before the source's (e.g. a trace header), converted like them. */
+  head?: Uint8Array;
+  /** Told the size of each chunk taken from the source (progress). */
+  onSourceBytes?: (n: number) => void;
 }
 
 /** A message written and fsynced in tmp/, not yet visible. */
@@ -40,8 +37,12 @@ let deliveries = 0;
 
 /** Create dir and its tmp/, new/, cur/ (mode 0700) where missing. */
 export async function ensureMaildir(dir: string): Promise<void> {
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  for (const sub of ['tmp', 'new', 'cur']) await fs.mkdir(join(dir, sub), { recursive: true, mode: 0o700 });
+  ensureMaildirSync(dir);
+}
+
+function ensureMaildirSync(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const sub of ['tmp', 'new', 'cur']) mkdirSync(join(dir, sub), { recursive: true, mode: 0o700 });
 }
 
 /** This host's name in the form the Maildir spec asks for: `/` and `:` escaped (`,` too: it starts our size fields). */
@@ -63,34 +64,87 @@ export function uniqueMaildirName(): string {
   return `${sec}.M${usec}P${process.pid}Q${deliveries}R${randomBytes(4).toString('hex')}.${safeHost()}`;
 }
 
-/** Write the message into dir/tmp/ and fsync it. Creates the Maildir if missing. */
+/**
+ * Write the message into dir/tmp/ and fsync it. The Maildir is created when tmp/ is missing (found
+ * by the failed create, so a run of deliveries does not mkdir for every message).
+ */
 export async function writeTmp(
   dir: string,
   source: MessageSource,
   opts: MaildirDeliverOptions = {},
 ): Promise<TmpMessage> {
-  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
-  await ensureMaildir(dir);
   const unique = uniqueMaildirName();
   const tmpPath = join(dir, 'tmp', unique);
-  const counter = new WireSizeCounter();
-  const chunks = opts.lineEnds === 'lf' ? crlfToLf(chunksOf(source)) : chunksOf(source);
-  async function* counted(): AsyncGenerator<Buffer> {
-    for await (const chunk of chunks) {
-      if (counter.bytes + chunk.length > maxBytes) {
-        throw new Pop3Error(`message exceeds the delivery limit of ${maxBytes} bytes`, { code: 'ELIMIT' });
-      }
+  const file = new NewFileWriter(tmpPath, {
+    maxBytes: opts.maxBytes ?? DEFAULT_MAX_BYTES,
+    onMissingDir: () => ensureMaildirSync(dir),
+  });
+  // One pass per chunk: line ends, size, wire octets and the write.
+  let take: (chunk: Uint8Array) => void;
+  let finish: () => number;
+  if (opts.lineEnds === 'lf') {
+    const conv = new CrlfToLfConverter();
+    take = (chunk) => conv.push(chunk, file.put);
+    finish = () => {
+      conv.end(file.put);
+      return conv.octets;
+    };
+  } else {
+    const counter = new WireSizeCounter();
+    take = (chunk) => {
+      file.write(chunk);
       counter.push(chunk);
-      yield chunk;
-    }
+    };
+    finish = () => counter.octets;
   }
-  await writeNewFileSynced(tmpPath, counted());
-  return {
-    tmpPath,
-    name: `${unique},S=${counter.bytes},W=${counter.octets}`,
-    bytes: counter.bytes,
-    octets: counter.octets,
-  };
+  const onBytes = opts.onSourceBytes;
+  try {
+    file.create();
+    if (opts.head) take(opts.head);
+    await pump(
+      source,
+      onBytes
+        ? (chunk) => {
+            onBytes(chunk.length);
+            take(chunk);
+          }
+        : take,
+    );
+    const octets = finish();
+    const bytes = file.finish();
+    return { tmpPath, name: `${unique},S=${bytes},W=${octets}`, bytes, octets };
+  } catch (err) {
+    file.abort();
+    throw err;
+  }
+}
+
+/** Check a Maildir file name before it becomes a path. */
+function checkName(name: string): void {
+  if (!/^[^/\0.][^/\0]*$/.test(name) || name.length > 255) {
+    throw new Pop3Error('invalid Maildir file name', { code: 'EARGUMENT' });
+  }
+}
+
+/**
+ * Rename a tmp/ message into new/, without making the rename durable: a batch of renames is
+ * followed by one syncNew(dir). Safe to repeat: when the tmp file is gone and new/<name> exists,
+ * an earlier call got that far. Returns the path in new/.
+ */
+export function renameIntoNew(dir: string, tmp: { readonly tmpPath: string; readonly name: string }): string {
+  checkName(tmp.name);
+  const path = join(dir, 'new', tmp.name);
+  try {
+    renameSync(tmp.tmpPath, path);
+  } catch (err) {
+    if (!isMissing(err) || !lstatSync(path, { throwIfNoEntry: false })) throw err;
+  }
+  return path;
+}
+
+/** fsync dir/new/, making the renames into it durable. */
+export function syncNew(dir: string): void {
+  fsyncDirSync(join(dir, 'new'));
 }
 
 /**
@@ -101,16 +155,8 @@ export async function publish(
   dir: string,
   tmp: { readonly tmpPath: string; readonly name: string },
 ): Promise<{ path: string; name: string }> {
-  if (!/^[^/\0.][^/\0]*$/.test(tmp.name) || tmp.name.length > 255) {
-    throw new Pop3Error('invalid Maildir file name', { code: 'EARGUMENT' });
-  }
-  const path = join(dir, 'new', tmp.name);
-  try {
-    await fs.rename(tmp.tmpPath, path);
-  } catch (err) {
-    if (!isMissing(err) || !(await pathExists(path))) throw err;
-  }
-  await fsyncDir(join(dir, 'new'));
+  const path = renameIntoNew(dir, tmp);
+  syncNew(dir);
   return { path, name: tmp.name };
 }
 

@@ -1,12 +1,19 @@
-// Maildir target: prepare = write tmp/<unique> and fsync; commit = rename into new/ and fsync new/.
+// Maildir target: prepare = write tmp/<unique> and fsync; commit = rename into new/ and fsync new/
+// (or, in a group commit, the renames of a batch and then one fsync of new/).
 // Recovery of an intent: the message is delivered if new/<name> or cur/<name>[:2,flags] exists;
 // if it still sits complete in tmp/ (the intent is journalled only after the fsync), finish the
 // rename (roll forward); otherwise it was never made visible and will be fetched again.
-import { promises as fs } from 'node:fs';
+import { promises as fs, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { isMissing, pathExists } from '../../mailstore/io.js';
+import { isMissing, type MessageSource, pathExists } from '../../mailstore/io.js';
 import { processIsDead } from '../../mailstore/lock-file.js';
-import { publish, uniqueMaildirName, writeTmp } from '../../mailstore/maildir-deliver.js';
+import {
+  publish,
+  renameIntoNew,
+  syncNew,
+  uniqueMaildirName,
+  writeTmp,
+} from '../../mailstore/maildir-deliver.js';
 import type { IntentTarget } from '../journal.js';
 import type { DeliveryContext, PreparedDelivery, Target } from './target.js';
 
@@ -19,16 +26,28 @@ export function maildirTarget(dir: string, opts: MaildirTargetOptions = {}): Tar
   return {
     keepsState: true,
     maildirs: [dir],
-    async prepare(source: AsyncIterable<Buffer>, _ctx: DeliveryContext): Promise<PreparedDelivery> {
-      const tmp = await writeTmp(dir, source, { lineEnds, maxBytes: Number.MAX_SAFE_INTEGER });
+    async prepare(source: MessageSource, ctx: DeliveryContext): Promise<PreparedDelivery> {
+      const tmp = await writeTmp(dir, source, {
+        lineEnds,
+        maxBytes: Number.MAX_SAFE_INTEGER,
+        ...(ctx.head ? { head: ctx.head } : {}),
+        ...(ctx.onBytes ? { onSourceBytes: ctx.onBytes } : {}),
+      });
       return {
         intent: { kind: 'maildir', dir, tmp: basename(tmp.tmpPath), name: tmp.name },
         failureIsCertain: false,
         async commit() {
           await publish(dir, tmp);
         },
+        group: {
+          key: dir,
+          publish: () => {
+            renameIntoNew(dir, tmp);
+          },
+          sync: () => syncNew(dir),
+        },
         async discard() {
-          await fs.rm(tmp.tmpPath, { force: true });
+          rmSync(tmp.tmpPath, { force: true });
         },
         async cleanup() {},
       };

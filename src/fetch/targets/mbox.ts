@@ -13,7 +13,7 @@
 // a crash and the next run (moving our complete copy) can cause one duplicate; both are documented.
 
 import { createReadStream, promises as fs } from 'node:fs';
-import { chunksOf, crlfToLf, isMissing } from '../../mailstore/io.js';
+import { chunksOf, crlfToLf, isMissing, type MessageSource } from '../../mailstore/io.js';
 import { acquireLockFile } from '../../mailstore/lock-file.js';
 import { appendToMbox, mboxrdQuote, mboxSeparator } from '../../mailstore/mbox-deliver.js';
 import { Pop3Error } from '../../protocol/errors.js';
@@ -31,9 +31,9 @@ export function mboxTarget(file: string, spoolPrefix: string): Target {
   return {
     keepsState: true,
     maildirs: [],
-    async prepare(source: AsyncIterable<Buffer>, ctx: DeliveryContext): Promise<PreparedDelivery> {
+    async prepare(source: MessageSource, ctx: DeliveryContext): Promise<PreparedDelivery> {
       const spool = spoolPath(spoolPrefix);
-      const bytes = await writeSpool(spool, source);
+      const bytes = await writeSpool(spool, source, ctx);
       const offset = await fs.stat(file).then(
         (st) => st.size,
         (err) => {

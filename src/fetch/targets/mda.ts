@@ -7,7 +7,7 @@
 // environment, so an idempotent MDA can drop the repeat and make it exactly-once.
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import { crlfToLf } from '../../mailstore/io.js';
+import type { MessageSource } from '../../mailstore/io.js';
 import { Pop3Error, printable } from '../../protocol/errors.js';
 import { spoolPath, writeSpool } from './spool.js';
 import type { DeliveryContext, PreparedDelivery, Target } from './target.js';
@@ -33,9 +33,9 @@ export function mdaTarget(
   return {
     keepsState: true,
     maildirs: [],
-    async prepare(source: AsyncIterable<Buffer>, ctx: DeliveryContext): Promise<PreparedDelivery> {
+    async prepare(source: MessageSource, ctx: DeliveryContext): Promise<PreparedDelivery> {
       const spool = spoolPath(spoolPrefix);
-      await writeSpool(spool, opts.lineEnds === 'keep' ? source : crlfToLf(source));
+      await writeSpool(spool, source, ctx, opts.lineEnds === 'keep' ? 'keep' : 'lf');
       const remove = () => fs.rm(spool, { force: true });
       return {
         intent: { kind: 'pipe' },

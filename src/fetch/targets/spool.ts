@@ -2,14 +2,39 @@
 // on, so the next step works from complete, known bytes (the mbox append and its recovery; an
 // MDA's stdin, which then cannot end early if the fetcher dies).
 import { randomBytes } from 'node:crypto';
-import { writeNewFileSynced } from '../../mailstore/io.js';
+import { CrlfToLfConverter, type MessageSource, NewFileWriter, pump } from '../../mailstore/io.js';
+import type { DeliveryContext } from './target.js';
 
 /** A fresh spool path under `prefix` (the account's spool prefix; compaction removes leftovers). */
 export function spoolPath(prefix: string): string {
   return `${prefix}-${process.pid}-${randomBytes(6).toString('hex')}`;
 }
 
-/** Write `source` to a new file at `path` (0600) and fsync it; returns its size. Nothing is left on failure. */
-export function writeSpool(path: string, source: AsyncIterable<Buffer>): Promise<number> {
-  return writeNewFileSynced(path, source);
+/**
+ * Write ctx.head and then `source` to a new file at `path` (0600), line ends as given or CRLF
+ * turned into LF, and fsync it; returns its size. Nothing is left on failure.
+ */
+export async function writeSpool(
+  path: string,
+  source: MessageSource,
+  ctx: Pick<DeliveryContext, 'head' | 'onBytes'> = {},
+  lineEnds: 'lf' | 'keep' = 'keep',
+): Promise<number> {
+  const file = new NewFileWriter(path);
+  const conv = lineEnds === 'lf' ? new CrlfToLfConverter() : undefined;
+  const take = conv ? (chunk: Buffer) => conv.push(chunk, file.put) : (chunk: Buffer) => file.write(chunk);
+  const onBytes = ctx.onBytes;
+  try {
+    file.create();
+    if (ctx.head) take(ctx.head);
+    await pump(source, (chunk) => {
+      onBytes?.(chunk.length);
+      take(chunk);
+    });
+    conv?.end(file.put);
+    return file.finish();
+  } catch (err) {
+    file.abort();
+    throw err;
+  }
 }

@@ -1,7 +1,7 @@
 // stdout target: messages written to a stream, as mboxrd (separable) or raw. A stream has no
 // durable "delivered", so no state is kept unless asked; with state it is at-least-once like an MDA.
 import type { Writable } from 'node:stream';
-import { crlfToLf } from '../../mailstore/io.js';
+import { chunksOf, crlfToLf, type MessageSource } from '../../mailstore/io.js';
 import { mboxrdQuote, mboxSeparator } from '../../mailstore/mbox-deliver.js';
 import type { DeliveryContext, PreparedDelivery, Target } from './target.js';
 
@@ -19,7 +19,8 @@ export function stdoutTarget(opts: StdoutTargetOptions = {}): Target {
   return {
     keepsState: opts.recordState ?? false,
     maildirs: [],
-    async prepare(source: AsyncIterable<Buffer>, ctx: DeliveryContext): Promise<PreparedDelivery> {
+    async prepare(input: MessageSource, ctx: DeliveryContext): Promise<PreparedDelivery> {
+      const source = withHead(input, ctx);
       return {
         intent: { kind: 'pipe' },
         failureIsCertain: false,
@@ -42,6 +43,15 @@ export function stdoutTarget(opts: StdoutTargetOptions = {}): Target {
       };
     },
   };
+}
+
+/** ctx.head, then the body's chunks, each counted (a stream is written at commit, not prepare). */
+async function* withHead(source: MessageSource, ctx: DeliveryContext): AsyncGenerator<Buffer> {
+  if (ctx.head) yield ctx.head;
+  for await (const chunk of chunksOf(source)) {
+    ctx.onBytes?.(chunk.length);
+    yield chunk;
+  }
 }
 
 /** Write one chunk; rejects if the stream fails. */

@@ -1,12 +1,27 @@
 // What the fetcher asks of a delivery target. Delivery is two steps so the journal can sit between
 // them: prepare() writes the message somewhere invisible (or, for a pipe, does nothing yet),
 // commit() makes it delivered. Recovery after a crash uses only what the intent recorded.
+import type { MessageSource } from '../../mailstore/io.js';
 import type { IntentTarget } from '../journal.js';
 
 export interface DeliveryContext {
   uid: string;
   /** Delivery time, ms since the epoch. */
   at: number;
+  /** Bytes to store before the body (the Received header, CRLF-terminated like the body). */
+  head?: Buffer;
+  /** Told the size of each body chunk as it is taken (progress). */
+  onBytes?: (n: number) => void;
+}
+
+/**
+ * Group commit (Maildir): publish() makes the message visible without the durability step, which
+ * sync() then does once for every message of a batch that shares `key` (one fsync of new/).
+ */
+export interface GroupCommit {
+  readonly key: string;
+  publish(): void;
+  sync(): void;
 }
 
 export interface PreparedDelivery {
@@ -23,6 +38,8 @@ export interface PreparedDelivery {
   discard(): Promise<void>;
   /** Remove helper files once the outcome is in the journal. */
   cleanup(): Promise<void>;
+  /** Present when several prepared messages may be published together (see GroupCommit). */
+  readonly group?: GroupCommit;
 }
 
 export interface Target {
@@ -31,7 +48,7 @@ export interface Target {
   /** Maildir folders whose tmp/ recovery should clean of our killed runs' files. */
   readonly maildirs: readonly string[];
   /** Consume `source` (or keep it for commit) and return the pending delivery. */
-  prepare(source: AsyncIterable<Buffer>, ctx: DeliveryContext): Promise<PreparedDelivery>;
+  prepare(source: MessageSource, ctx: DeliveryContext): Promise<PreparedDelivery>;
 }
 
 /** A delivery that failed for this message only; the run goes on with the next one. */
