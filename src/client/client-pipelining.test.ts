@@ -7,6 +7,8 @@ import {
   acceptUserPass,
   capaReply,
   connectPlain,
+  drainOrClose,
+  FAST_TIMEOUTS as FAST,
   PeerSet,
   readAll,
   sleep,
@@ -330,6 +332,156 @@ describe('C10: pipelining', () => {
     );
     expect(chunkings.length).toBeGreaterThan(replies.length + 50);
     expect(client.closed).toBe(false);
+    client.close();
+  });
+});
+
+/** The client's socket, and a count of the writes it makes (with their sizes). */
+function spyWrites(client: unknown): { sizes: number[]; transport: Socket } {
+  const transport = (client as { conn: { transport: Socket } }).conn.transport;
+  const sizes: number[] = [];
+  const write = transport.write.bind(transport) as (...args: unknown[]) => boolean;
+  transport.write = ((data: string | Buffer, ...rest: unknown[]) => {
+    sizes.push(typeof data === 'string' ? Buffer.byteLength(data, 'latin1') : data.length);
+    return write(data, ...rest);
+  }) as Socket['write'];
+  return { sizes, transport };
+}
+
+const retrLines = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => `RETR ${from + i}`);
+const stuffedReply = (n: number) => `+OK\r\nmessage ${n}\r\n..dot ${n}\r\n\r\n.\r\n`;
+const unstuffed = (n: number) => `message ${n}\r\n.dot ${n}\r\n\r\n`;
+
+describe('retrieveMany: large windows, batching, bounded read-ahead', () => {
+  it('a window of 500 against a peer that answers late: one write for the window, refills batched, never more than 500 in flight, replies in order', async () => {
+    const N = 1000;
+    const W = 500;
+    let most = 0;
+    const peer = await serve(PIPELINING, async (c) => {
+      expect(await commands(c, W, 5000)).toEqual(retrLines(1, W));
+      await quiet(c, 150); // the window is full: nothing more until replies come
+      let answered = 0;
+      let asked = W;
+      while (answered < N) {
+        const burst = Math.min(50, asked - answered);
+        c.send(Array.from({ length: burst }, (_, k) => stuffedReply(answered + k + 1)).join(''));
+        answered += burst;
+        const freed = Math.min(N, answered + W) - asked;
+        if (freed > 0) {
+          expect(await commands(c, freed, 5000)).toEqual(retrLines(asked + 1, asked + freed));
+          asked += freed;
+        }
+        most = Math.max(most, asked - answered);
+      }
+      await quiet(c);
+      await c.readLine(2000).catch(() => undefined);
+    });
+    const client = await connect(peer, { timeouts: { ...FAST, command: 5000 } });
+    const { sizes } = spyWrites(client);
+    const ns = Array.from({ length: N }, (_, i) => i + 1);
+    let count = 0;
+    for await (const m of client.retrieveMany(ns, { window: W })) {
+      expect(m.n).toBe(ns[count]);
+      expect(await readText(m.body)).toBe(unstuffed(m.n));
+      count++;
+    }
+    expect(count).toBe(N);
+    await peer.done;
+    expect(most).toBe(W);
+    // The whole first window in one write; the 500 refills in a few dozen writes, not 500.
+    expect(sizes[0]).toBe(retrLines(1, W).join('\r\n').length + 2);
+    expect(sizes.length).toBeLessThan(60);
+    client.close();
+  });
+
+  it('replies split at every byte boundary, and one byte at a time, decode the same through retrieveMany', async () => {
+    const replies = Buffer.from(
+      [
+        '+OK 9 octets\r\n..a\r\n.b\r\nc\r\n.\r\n', // stuffed dots
+        '+OK 0 octets\r\n.\r\n', // empty body
+        '+OK\r\n\r\n.\r\r\n\n.\n.\r\nx\r\n.\r\n', // lone CR and bare LF next to dots
+      ].join(''),
+    );
+    const want = ['.a\r\nb\r\nc\r\n', '', '\r\n\r\r\n\n.\n.\r\nx\r\n'];
+    let plan: number[] = [];
+    let clientBytes = 0;
+    let arrived: (() => void) | undefined;
+    const peer = await serve(PIPELINING, async (c) => {
+      c.socket.setNoDelay(true);
+      for (;;) {
+        const got = await commands(c, 3, 5000).catch(() => ['(gone)']);
+        if (got[0] !== 'RETR 1') return;
+        let from = 0;
+        const base = clientBytes;
+        for (const cut of [...plan, replies.length]) {
+          const expected = base + cut;
+          const seen = new Promise<void>((resolve) => {
+            arrived = () => clientBytes >= expected && resolve();
+          });
+          c.send(replies.subarray(from, cut));
+          from = cut;
+          await Promise.race([seen, sleep(1000)]);
+        }
+      }
+    });
+    const client = await connect(peer);
+    (client as unknown as { conn: { transport: Socket } }).conn.transport.on('data', (d: Buffer) => {
+      clientBytes += d.length;
+      arrived?.();
+    });
+    const round = async (cuts: number[]) => {
+      plan = cuts;
+      clientBytes = 0;
+      const bodies: string[] = [];
+      for await (const m of client.retrieveMany([1, 2, 3], { window: 3 }))
+        bodies.push(await readText(m.body));
+      return bodies;
+    };
+    for (let cut = 1; cut < replies.length; cut++)
+      expect(await round([cut]), `split at ${cut}`).toEqual(want);
+    expect(await round(Array.from({ length: replies.length - 1 }, (_, i) => i + 1))).toEqual(want);
+    expect(client.closed).toBe(false);
+    client.close();
+  });
+
+  it('what replies hold ahead of a slow reader stays within readAheadBytes, whatever the window', async () => {
+    const KiB = 1024;
+    const count = 100;
+    const line = `${'z'.repeat(1022)}\r\n`;
+    const message = line.repeat(256); // 256 KiB each: the window's replies total 25 MiB
+    let sent = 0;
+    const peer = await serve(PIPELINING, async (c) => {
+      await commands(c, count, 5000);
+      for (let n = 1; n <= count && !c.closed; n++) {
+        const reply = Buffer.from(`+OK\r\n${message}.\r\n`);
+        sent += reply.length;
+        if (!c.socket.write(reply)) await drainOrClose(c.socket);
+      }
+      await c.readLine(5000).catch(() => undefined);
+    });
+    const readAheadBytes = 128 * KiB;
+    const client = await connect(peer, { readAheadBytes, timeouts: { ...FAST, idle: 5000 } });
+    const conn = (client as unknown as { conn: { heldBytes: number } }).conn;
+    let received = 0;
+    let mostHeld = 0;
+    let mostAhead = 0;
+    let chunks = 0;
+    const ns = Array.from({ length: count }, (_, i) => i + 1);
+    for await (const m of client.retrieveMany(ns, { window: count })) {
+      for await (const chunk of m.body) {
+        received += (chunk as Buffer).length;
+        mostHeld = Math.max(mostHeld, conn.heldBytes);
+        mostAhead = Math.max(mostAhead, sent - received);
+        if (++chunks % 8 === 0) await sleep(1); // slower than loopback
+      }
+    }
+    expect(received).toBe(count * message.length);
+    // Past the budget the socket pauses; the chunk in hand is still decoded (<= 64 KiB more).
+    expect(mostHeld).toBeGreaterThan(0);
+    expect(mostHeld).toBeLessThanOrEqual(readAheadBytes + 64 * KiB);
+    // The peer runs ahead only by what the kernel's socket buffers hold, not by the window.
+    expect(mostAhead).toBeLessThan(16 * 1024 * KiB);
     client.close();
   });
 });

@@ -260,3 +260,59 @@ describe('DotDecoder: split safety (property)', () => {
     );
   });
 });
+
+describe('DotDecoder: decode() in place (the client hot path)', () => {
+  it('a chunk without stuffing comes out as views of itself, no copies; a whole chunk as itself', () => {
+    const chunk = b(`${'line of text\r\n'.repeat(100)}`);
+    const parts: Buffer[] = [];
+    expect(new DotDecoder().decode(chunk, 0, (p) => parts.push(p))).toBe(-1);
+    expect(parts).toEqual([chunk]);
+    expect(parts[0]).toBe(chunk);
+
+    const wire = b('+OK 12 octets\r\nhello\r\n..world\r\n.\r\n+OK next\r\n');
+    const start = wire.indexOf('\n') + 1;
+    const got: Buffer[] = [];
+    const end = new DotDecoder().decode(wire, start, (p) => got.push(p));
+    expect(wire.subarray(end).toString()).toBe('+OK next\r\n');
+    expect(Buffer.concat(got).toString()).toBe('hello\r\n.world\r\n');
+    for (const p of got) expect(p.buffer).toBe(wire.buffer); // views into the chunk
+  });
+
+  it('a body that starts mid-chunk does not read the status line before it', () => {
+    // The byte before `start` is the status line's LF: it must not pair with anything in the body.
+    const wire = b('+OK\r\n\n.\r\n.\r\n');
+    const parts: Buffer[] = [];
+    const end = new DotDecoder().decode(wire, 5, (p) => parts.push(p));
+    expect(Buffer.concat(parts).toString('latin1')).toBe('\n.\r\n'); // "\n." is data: no CR before the LF
+    expect(end).toBe(wire.length);
+  });
+
+  it('fast (no line can reach the cap) and line-by-line decoding agree, at random splits and caps', () => {
+    const edgy = fc.constantFrom(0x0d, 0x0a, 0x2e, 0x2e, 0x41, 0x42, 0x00);
+    const input = fc
+      .tuple(fc.array(edgy, { maxLength: 300 }), fc.boolean())
+      .map(([a, end]) => Buffer.concat([Buffer.from(a), end ? b('\r\n.\r\n+OK\r\n') : b('')]));
+    fc.assert(
+      fc.property(
+        input,
+        fc.array(fc.nat(), { maxLength: 12 }),
+        fc.integer({ min: 3, max: 400 }),
+        (wire, cuts, maxLineLength) => {
+          const chunks = cutAt(
+            wire,
+            cuts.map((c) => c % (wire.length + 1)),
+          );
+          const ref = decodeReference(wire, { maxLineLength });
+          const got = decodeChunks(chunks, { maxLineLength });
+          expect(got.error === 'ELIMIT').toBe(ref.limit);
+          if (!ref.limit) {
+            expect(got.body).toBe(ref.body.toString('latin1'));
+            expect(got.done).toBe(ref.done);
+            expect(got.rest).toBe(ref.rest.toString('latin1'));
+          }
+        },
+      ),
+      { numRuns: 5000 },
+    );
+  });
+});

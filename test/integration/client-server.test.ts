@@ -250,6 +250,40 @@ describe.each(TRANSPORTS)('transport %s', (transport) => {
     await emptyMaildrop(transport, user);
   }, 60_000);
 
+  it('retrieveMany with a window of 500 over 700 messages: byte-exact, up to 500 RETRs in flight', async () => {
+    const user = 'dave';
+    const { bytes, uids } = reseed(
+      user,
+      Array.from({ length: 700 }, (_, i) => messageBytes(i, (i * 13) % 40)),
+    );
+    const trace: TraceEvent[] = [];
+    const client = await connect(transport, credentials(user, 'USER'), (e) => trace.push(e));
+    try {
+      await client.uidl();
+      const from = trace.length;
+      const ns = Array.from({ length: 700 }, (_, i) => i + 1);
+      let count = 0;
+      for await (const m of client.retrieveMany(ns, { window: 500 })) {
+        const got = await collect(m.body);
+        expect(m.uid).toBe(uids[m.n - 1]);
+        expect(got.equals(wireForm(bytes[m.n - 1]!)), `message ${m.n}`).toBe(true);
+        count++;
+      }
+      expect(count).toBe(700);
+      let outstanding = 0;
+      let most = 0;
+      for (const e of trace.slice(from)) {
+        if (e.dir === 'C' && e.line.startsWith('RETR ')) most = Math.max(most, ++outstanding);
+        if (e.dir === 'S' && /^(\+OK \d+ octets|-ERR)/.test(e.line)) outstanding--;
+      }
+      expect(most).toBe(500);
+      await client.quit();
+    } finally {
+      client.close();
+    }
+    await emptyMaildrop(transport, user);
+  }, 60_000);
+
   it('a 20 MiB message arrives as a stream: byte-exact, in many chunks, never buffered whole', async () => {
     const user = 'erin';
     const line = `${'0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/'.slice(0, 76)}\r\n`;
