@@ -11,17 +11,18 @@ const CRLF_DOT_CRLF = Buffer.from('\r\n.\r\n');
  * message as RFC 1939 §11 sizes it: CRLF line ends, stuffed dots and terminator not counted
  * (`wireOctets` in wire-size.ts counts the same without encoding).
  *
- * A chunk is scanned with `indexOf` for its LFs and the few places that need a byte inserted
- * (a CR before a bare LF, a '.' before a line-start dot) are noted; a chunk that needs none is
- * passed through as it is, any other is copied once into one output buffer of the exact size.
+ * A chunk is scanned with `indexOf` for its LFs up to the first place that needs a byte
+ * inserted (a CR before a bare LF, a '.' before a line-start dot). A chunk that needs none is
+ * passed through as it is. Otherwise one output buffer is allocated, big enough for the worst
+ * case; the clean prefix is copied to its front and the rest to its end, and the rest is then
+ * moved forward line by line with `copyWithin` (no per-line allocation or binding call), the
+ * write position never overtaking the read position (every insertion consumes a source byte).
  */
 export class DotEncoder {
   private atLineStart = true;
   private empty = true;
   private lastWasCr = false;
   private count = 0;
-  /** Insertion points of the chunk being encoded: `2 * position + (1 for '.', 0 for CR)`. */
-  private readonly edits: number[] = [];
 
   /** Octets of the message in wire form so far (before dot-stuffing). */
   get octets(): number {
@@ -30,71 +31,15 @@ export class DotEncoder {
 
   /** Encode one chunk; the result is the chunk itself when nothing in it changes. */
   encode(chunk: Buffer): Buffer {
-    return this.encodeAfter(EMPTY, chunk);
+    return this.#encode(EMPTY, chunk, false);
   }
 
   /**
    * `head` (copied verbatim: a status line) followed by the encoded chunk, as one buffer. With an
-   * empty head and nothing to change, the chunk itself.
+   * empty head and nothing to change, the chunk itself; with an empty chunk, the head itself.
    */
   encodeAfter(head: Buffer, chunk: Buffer): Buffer {
-    const added = this.#scan(chunk);
-    if (added === 0 && head.length === 0) return chunk;
-    if (chunk.length === 0) return head;
-    return this.#emit(head, chunk, EMPTY);
-  }
-
-  /** Note where `chunk` needs a byte inserted, advance the line state; returns how many. */
-  #scan(chunk: Buffer): number {
-    const edits = this.edits;
-    edits.length = 0;
-    const n = chunk.length;
-    if (n === 0) return 0;
-    this.empty = false;
-    let i = 0;
-    let lineStart = this.atLineStart;
-    let prevCr = this.lastWasCr;
-    let bareLf = 0;
-    for (;;) {
-      if (lineStart && chunk[i] === DOT) edits.push(2 * i + 1);
-      const lf = chunk.indexOf(LF, i);
-      if (lf < 0) break;
-      // The byte before this LF: in this chunk, or the last one of the previous chunk.
-      if (!(lf > i ? chunk[lf - 1] === CR : prevCr)) {
-        edits.push(2 * lf);
-        bareLf++;
-      }
-      prevCr = false;
-      lineStart = true;
-      i = lf + 1;
-      if (i === n) break;
-    }
-    const lastIsLf = chunk[n - 1] === LF;
-    this.atLineStart = lastIsLf;
-    this.lastWasCr = !lastIsLf && chunk[n - 1] === CR;
-    // Line ends count 2 whether stored as LF or CRLF; stuffed dots are not counted.
-    this.count += n + bareLf;
-    return edits.length;
-  }
-
-  /** head + chunk with the scanned insertions + tail, in one new buffer. */
-  #emit(head: Buffer, chunk: Buffer, tail: Buffer): Buffer {
-    const edits = this.edits;
-    const added = edits.length;
-    const n = chunk.length;
-    const out = Buffer.allocUnsafe(head.length + n + added + tail.length);
-    let at = head.copy(out, 0);
-    let from = 0;
-    for (let k = 0; k < added; k++) {
-      const e = edits[k]!;
-      const pos = Math.floor(e / 2);
-      at += chunk.copy(out, at, from, pos);
-      out[at++] = e - 2 * pos === 1 ? DOT : CR;
-      from = pos;
-    }
-    at += chunk.copy(out, at, from, n);
-    tail.copy(out, at);
-    return out;
+    return this.#encode(head, chunk, false);
   }
 
   /** Compatibility form of `encode`: the encoded chunk as a list (empty for an empty chunk). */
@@ -116,12 +61,91 @@ export class DotEncoder {
 
   /**
    * A whole stored message as one reply: `head`, the encoded body and the terminator in one
-   * buffer (one allocation, one copy of the body). `octets` is the body's wire size.
+   * buffer (one allocation). `octets` is the body's wire size.
    */
   static whole(head: Buffer, body: Buffer): { reply: Buffer; octets: number } {
     const encoder = new DotEncoder();
-    encoder.#scan(body);
-    const reply = encoder.#emit(head, body, encoder.end());
+    const reply = encoder.#encode(head, body, true);
     return { reply, octets: encoder.octets };
+  }
+
+  /** head + encoded chunk (+ the closing bytes when `close`). */
+  #encode(head: Buffer, chunk: Buffer, close: boolean): Buffer {
+    const n = chunk.length;
+    if (n === 0) return close ? Buffer.concat([head, this.end()]) : head;
+    this.empty = false;
+    // Find the first line that needs an insertion; everything before it is copied as it is.
+    let i = 0;
+    let lineStart = this.atLineStart;
+    let prevCr = this.lastWasCr;
+    let found = false;
+    for (;;) {
+      if (lineStart && chunk[i] === DOT) {
+        found = true;
+        break;
+      }
+      const lf = chunk.indexOf(LF, i);
+      if (lf < 0) break;
+      // The byte before this LF: in this chunk, or the last one of the previous chunk.
+      if (!(lf > i ? chunk[lf - 1] === CR : prevCr)) {
+        found = true;
+        lineStart = false; // this line's start was checked already
+        break;
+      }
+      prevCr = false;
+      lineStart = true;
+      i = lf + 1;
+      if (i === n) break;
+    }
+    const last = chunk[n - 1];
+    this.atLineStart = last === LF;
+    this.lastWasCr = last === CR;
+    if (!found) {
+      this.count += n;
+      const tail = close ? this.end() : EMPTY;
+      if (head.length === 0 && tail.length === 0) return chunk;
+      const out = Buffer.allocUnsafe(head.length + n + tail.length);
+      let at = head.copy(out, 0);
+      at += chunk.copy(out, at);
+      tail.copy(out, at);
+      return out;
+    }
+    // From line start i on, at most one inserted byte per source byte; room for the closing bytes.
+    const rest = n - i;
+    const tailRoom = close ? CRLF_DOT_CRLF.length : 0;
+    const cap = head.length + i + 2 * rest + tailRoom;
+    const out = Buffer.allocUnsafe(cap);
+    let w = head.copy(out, 0);
+    w += chunk.copy(out, w, 0, i);
+    const end = cap - tailRoom;
+    let r = end - rest;
+    chunk.copy(out, r, i, n);
+    let bareLf = 0;
+    for (;;) {
+      if (lineStart && out[r] === DOT) out[w++] = DOT;
+      let lf = out.indexOf(LF, r);
+      if (lf >= end) lf = -1; // past the message: the closing room, not data
+      if (lf < 0) {
+        out.copyWithin(w, r, end);
+        w += end - r;
+        break;
+      }
+      const hadCr = lf > r ? out[lf - 1] === CR : prevCr;
+      out.copyWithin(w, r, lf);
+      w += lf - r;
+      if (!hadCr) {
+        out[w++] = CR;
+        bareLf++;
+      }
+      out[w++] = LF;
+      prevCr = false;
+      lineStart = true;
+      r = lf + 1;
+      if (r === end) break;
+    }
+    // Line ends count 2 whether stored as LF or CRLF; stuffed dots are not counted.
+    this.count += n + bareLf;
+    if (close) w += this.end().copy(out, w);
+    return out.subarray(0, w);
   }
 }
