@@ -10,7 +10,7 @@ import { closeSync, promises as fs, constants as fsc, fstatSync, openSync, readS
 import { join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Pop3Error, printable } from '../protocol/errors.js';
-import { wireOctetsOfStream } from '../protocol/wire-size.js';
+import { WireSizeCounter, wireOctetsOfStream } from '../protocol/wire-size.js';
 import { fsyncDir, isCode, isMissing } from './io.js';
 import { acquireLockFile, type HeldLock, PRIVATE_LOCK_UNREADABLE_STALE_MS } from './lock-file.js';
 import { ensureMaildir } from './maildir-deliver.js';
@@ -252,7 +252,7 @@ async function snapshot(dir: string, maxMessages: number): Promise<Entry[]> {
       if (!used.has(uid)) {
         used.add(uid);
         if (octets < 0) {
-          const counted = await countFile(filePath(dir, f.sub, f.name));
+          const counted = await countFile(filePath(dir, f.sub, f.name), f.bytes);
           if (counted === null) continue; // gone since the listing
           octets = counted;
           changed = true;
@@ -279,7 +279,33 @@ async function snapshot(dir: string, maxMessages: number): Promise<Entry[]> {
   return entries;
 }
 
-async function countFile(path: Buffer): Promise<number | null> {
+/** Files up to this size are counted with one synchronous read (as readSmall reads them). */
+const SYNC_COUNT_BYTES = 256 * 1024;
+
+/** Wire octets of a message file, or null when it is gone. `bytes`: its size as listed. */
+async function countFile(path: Buffer, bytes: number): Promise<number | null> {
+  if (bytes <= SYNC_COUNT_BYTES) {
+    let fd: number;
+    try {
+      fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+    try {
+      // Counted as it is now; a read that finds another size fails later (readSmall / open).
+      const buf = Buffer.allocUnsafe(bytes + 1);
+      const counter = new WireSizeCounter();
+      for (;;) {
+        const n = readSync(fd, buf, 0, buf.length, null);
+        if (n === 0) break;
+        counter.push(buf.subarray(0, n));
+      }
+      return counter.octets;
+    } finally {
+      closeSync(fd);
+    }
+  }
   let fh: fs.FileHandle;
   try {
     fh = await openNoFollow(path);
