@@ -84,6 +84,11 @@ export function homeDir(): string {
   return process.env.HOME || homedir();
 }
 
+/** Where pop3 keeps state ($XDG_STATE_HOME/pop3kit or ~/.local/state/pop3kit), with `parts` appended. */
+export function statePath(...parts: string[]): string {
+  return join(process.env.XDG_STATE_HOME || join(homeDir(), '.local', 'state'), 'pop3kit', ...parts);
+}
+
 /** The config file to read: --config, else the XDG location (which may not exist). */
 export function defaultConfigPath(): string {
   const xdg = process.env.XDG_CONFIG_HOME;

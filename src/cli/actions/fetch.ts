@@ -9,7 +9,7 @@ import {
   type TargetConfig,
 } from '../../fetch/index.js';
 import { parseCount } from '../arguments.js';
-import { type AccountConfig, expandPath, homeDir, loadConfig } from '../config.js';
+import { type AccountConfig, expandPath, homeDir, loadConfig, statePath } from '../config.js';
 import { resolveTarget, splitUrl, type Target } from '../connection-args.js';
 import type { ConnectFlags } from '../connection-options.js';
 import { CliError, describeFailure, EXIT, type ExitCode, usageError } from '../exit-codes.js';
@@ -36,11 +36,6 @@ export interface FetchFlags extends Omit<ConnectFlags, 'account'> {
   daemon?: string;
   concurrency?: string;
   progress?: boolean;
-}
-
-export function defaultStateDir(): string {
-  const state = process.env.XDG_STATE_HOME || join(homeDir(), '.local', 'state');
-  return join(state, 'pop3kit', 'fetch');
 }
 
 function targetFor(flags: FetchFlags, account: AccountConfig | undefined): TargetConfig {
@@ -157,7 +152,7 @@ export async function buildAccounts(
 ): Promise<{ accounts: FetchAccount[]; where: Map<string, string> }> {
   const accounts: FetchAccount[] = [];
   const where = new Map<string, string>();
-  const stateDir = resolve(expandPath(flags.stateDir ?? defaultStateDir()));
+  const stateDir = resolve(expandPath(flags.stateDir ?? statePath('fetch')));
   for (const target of targets) {
     const tracer =
       flags.trace || flags.traceBody

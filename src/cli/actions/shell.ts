@@ -1,11 +1,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import type { Pop3Client } from '../../client/client.js';
 import { Pop3Error, printable } from '../../protocol/errors.js';
 import { parseCount, parseMessageNumber } from '../arguments.js';
 import { requestBody } from '../body-output.js';
-import { homeDir } from '../config.js';
+import { statePath } from '../config.js';
 import { splitUrl } from '../connection-args.js';
 import type { ConnectFlags } from '../connection-options.js';
 import { CliError, exitCodeForPop3Error, usageError } from '../exit-codes.js';
@@ -20,10 +20,7 @@ const HELP = `# Type POP3 commands; the server's replies are shown as they arriv
 # The shell sends the commands above through the client, which checks their arguments;
 # USER, PASS, APOP, AUTH and STLS are done by pop3 itself when it connects.`;
 
-function historyPath(): string {
-  const state = process.env.XDG_STATE_HOME || join(homeDir(), '.local', 'state');
-  return join(state, 'pop3kit', 'shell_history');
-}
+const historyPath = () => statePath('shell_history');
 
 function loadHistory(): string[] {
   try {
@@ -46,82 +43,77 @@ function saveHistory(history: readonly string[]): void {
 
 const say = (text: string) => process.stdout.write(`# ${text}\n`);
 
+async function drain(body: AsyncIterable<Buffer>): Promise<void> {
+  for await (const _ of body) {
+    // the tap shows it
+  }
+}
+
+interface ShellCommand {
+  /** Fewest and most arguments. */
+  args: readonly [number, number];
+  /** Send it through the client; the tap shows the replies (and bodies). */
+  send(client: Pop3Client, args: string[], shown: Tracer): Promise<unknown>;
+}
+
+const COMMANDS = new Map<string, ShellCommand>([
+  ['STAT', { args: [0, 0], send: (c) => c.stat() }],
+  ['LIST', { args: [0, 1], send: (c, [n]) => (n ? c.list(parseMessageNumber(n)) : c.list()) }],
+  ['UIDL', { args: [0, 1], send: (c, [n]) => (n ? c.uidl(parseMessageNumber(n)) : c.uidl()) }],
+  [
+    'TOP',
+    {
+      args: [2, 2],
+      send: async (c, [n, lines], shown) => {
+        const number = parseMessageNumber(n!);
+        const count = parseCount(lines!, 'the line count');
+        await drain(await requestBody(shown, () => c.top(number, count)));
+      },
+    },
+  ],
+  [
+    'RETR',
+    {
+      args: [1, 1],
+      send: async (c, [n], shown) => {
+        const number = parseMessageNumber(n!);
+        await drain(await requestBody(shown, () => c.retr(number)));
+      },
+    },
+  ],
+  ['DELE', { args: [1, 1], send: (c, [n]) => c.dele(parseMessageNumber(n!)) }],
+  ['RSET', { args: [0, 0], send: (c) => c.rset() }],
+  ['NOOP', { args: [0, 0], send: (c) => c.noop() }],
+  ['CAPA', { args: [0, 0], send: (c) => c.capa() }],
+  ['QUIT', { args: [0, 0], send: (c) => c.quit() }],
+]);
+
+/** Done by pop3 itself when it connects. */
+const LOGIN_COMMANDS = new Set(['USER', 'PASS', 'APOP', 'AUTH', 'STLS']);
+
 /** Run one typed line; returns false when the session is over (QUIT). */
 async function runLine(client: Pop3Client, shown: Tracer, line: string): Promise<boolean> {
   const [word = '', ...args] = line.trim().split(/\s+/);
   const keyword = word.toUpperCase();
-  const count = (min: number, max: number) => {
-    if (args.length < min || args.length > max)
-      throw usageError(`${keyword} takes ${min === max ? min : `${min}-${max}`} argument(s)`);
-  };
-  const drain = async (body: AsyncIterable<Buffer>) => {
-    for await (const _ of body) {
-      // the tap shows it
-    }
-  };
-  switch (keyword) {
-    case '':
-      return true;
-    case 'HELP':
-    case '?':
-      process.stdout.write(`${HELP}\n`);
-      return true;
-    case 'STAT':
-      count(0, 0);
-      await client.stat();
-      return true;
-    case 'LIST':
-      count(0, 1);
-      await (args[0] ? client.list(parseMessageNumber(args[0])) : client.list());
-      return true;
-    case 'UIDL':
-      count(0, 1);
-      await (args[0] ? client.uidl(parseMessageNumber(args[0])) : client.uidl());
-      return true;
-    case 'TOP': {
-      count(2, 2);
-      const n = parseMessageNumber(args[0]!);
-      const lines = parseCount(args[1]!, 'the line count');
-      await drain(await requestBody(shown, () => client.top(n, lines)));
-      return true;
-    }
-    case 'RETR': {
-      count(1, 1);
-      const n = parseMessageNumber(args[0]!);
-      await drain(await requestBody(shown, () => client.retr(n)));
-      return true;
-    }
-    case 'DELE':
-      count(1, 1);
-      await client.dele(parseMessageNumber(args[0]!));
-      return true;
-    case 'RSET':
-      count(0, 0);
-      await client.rset();
-      return true;
-    case 'NOOP':
-      count(0, 0);
-      await client.noop();
-      return true;
-    case 'CAPA':
-      count(0, 0);
-      await client.capa();
-      return true;
-    case 'QUIT':
-      count(0, 0);
-      await client.quit();
-      return false;
-    case 'USER':
-    case 'PASS':
-    case 'APOP':
-    case 'AUTH':
-    case 'STLS':
-      say(`${keyword} is done by pop3 when it connects; this session is already logged in`);
-      return true;
-    default:
-      say(`unknown or unsupported command "${printable(word, 20)}" (type HELP)`);
-      return true;
+  if (keyword === '') return true;
+  if (keyword === 'HELP' || keyword === '?') {
+    process.stdout.write(`${HELP}\n`);
+    return true;
   }
+  if (LOGIN_COMMANDS.has(keyword)) {
+    say(`${keyword} is done by pop3 when it connects; this session is already logged in`);
+    return true;
+  }
+  const command = COMMANDS.get(keyword);
+  if (!command) {
+    say(`unknown or unsupported command "${printable(word, 20)}" (type HELP)`);
+    return true;
+  }
+  const [min, max] = command.args;
+  if (args.length < min || args.length > max)
+    throw usageError(`${keyword} takes ${min === max ? min : `${min}-${max}`} argument(s)`);
+  await command.send(client, args, shown);
+  return keyword !== 'QUIT';
 }
 
 export async function run(url: string | undefined, flags: ConnectFlags): Promise<void> {
