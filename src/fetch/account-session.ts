@@ -136,7 +136,7 @@ export class AccountSession {
     if (damaged > 0) warnings.push(`fetch journal had ${damaged} unreadable lines (ignored)`);
     if (records.length > 0 || torn || damaged > 0) {
       await saveState(this.paths.state, this.paths.account, this.state);
-      await this.step('state-saved');
+      if (this.onStep) await this.onStep('state-saved');
     }
     await removeStaleTemps(this.paths.state);
     for (const dir of new Set([...this.target.maildirs, ...replay.maildirs])) {
@@ -168,10 +168,6 @@ export class AccountSession {
     this.journal.appendMany([{ op: 'run', pid: process.pid, host: hostname(), at: Date.now() }]);
   }
 
-  private async step(step: SessionStep): Promise<void> {
-    if (this.onStep) await this.onStep(step);
-  }
-
   /** Messages queued and not yet flushed. */
   get queued(): number {
     return this.queue.length;
@@ -191,7 +187,7 @@ export class AccountSession {
     if (this.queue.length === 0) this.queuedSince = Date.now();
     this.queue.push(entry);
     this.queuedBytes += entry.bytes;
-    await this.step('prepared');
+    if (this.onStep) await this.onStep('prepared');
     const l = this.limits;
     if (
       !entry.prepared.group ||
@@ -222,7 +218,7 @@ export class AccountSession {
       for (const e of batch) await e.prepared.discard().catch(() => {});
       throw err;
     }
-    await this.step('intent');
+    if (this.onStep) await this.onStep('intent');
     const only = batch.length === 1 ? batch[0]! : undefined;
     if (only && !only.prepared.group) {
       try {
@@ -234,9 +230,9 @@ export class AccountSession {
     } else {
       for (const e of batch) {
         e.prepared.group!.publish();
-        await this.step('renamed');
+        if (this.onStep) await this.onStep('renamed');
       }
-      await this.step('published');
+      if (this.onStep) await this.onStep('published');
       const synced = new Set<string>();
       for (const e of batch) {
         const g = e.prepared.group!;
@@ -245,7 +241,7 @@ export class AccountSession {
         synced.add(g.key);
       }
     }
-    await this.step('committed');
+    if (this.onStep) await this.onStep('committed');
     // For a Maildir, not synced here: the next intents' fsync (same file) or sync() before any
     // DELE makes it durable, and if a power cut loses it, recovery finds the files in new/ from
     // the intents. An mbox spool is removed next and a pipe leaves nothing to find: those sync now.
@@ -254,7 +250,7 @@ export class AccountSession {
       { sync: batch.some((e) => e.prepared.intent.kind !== 'maildir') },
     );
     for (const e of batch) this.state.add(e.uid, e.at);
-    await this.step('done');
+    if (this.onStep) await this.onStep('done');
     for (const e of batch) await e.prepared.cleanup();
     if (this.journal.length >= COMPACT_EVERY) {
       await this.compact();
@@ -269,7 +265,7 @@ export class AccountSession {
    */
   async deliver(uid: string, at: number, prepared: PreparedDelivery): Promise<void> {
     this.queue.push({ uid, at, prepared, bytes: 0 });
-    await this.step('prepared');
+    if (this.onStep) await this.onStep('prepared');
     await this.flush();
   }
 

@@ -70,14 +70,18 @@ describe('crlfToLf', () => {
 describe('CrlfToLfConverter', () => {
   it('outputs the reference and counts its bytes and wire octets, for any chunking', () => {
     fc.assert(
-      fc.property(chunked, ({ input, chunks }) => {
+      fc.property(chunked, fc.integer({ min: 0, max: 7 }), ({ input, chunks }, offset) => {
         const conv = new CrlfToLfConverter();
         const parts: Buffer[] = [];
-        const emit = (src: Uint8Array, start: number, end: number) => {
-          parts.push(Buffer.from(src.subarray(start, end)));
-        };
-        for (const c of chunks) conv.push(c, emit);
-        conv.end(emit);
+        for (const c of chunks) {
+          // Output lands after `offset` bytes of something else, which it must leave alone.
+          const out = Buffer.alloc(offset + c.length + 1, 0xee);
+          const end = conv.convert(c, out, offset);
+          expect(out.subarray(0, offset).every((b) => b === 0xee)).toBe(true);
+          parts.push(out.subarray(offset, end));
+        }
+        const last = Buffer.alloc(1);
+        parts.push(last.subarray(0, conv.end(last, 0)));
         const out = Buffer.concat(parts);
         expect(out.equals(reference(input))).toBe(true);
         expect(conv.bytes).toBe(out.length);
@@ -85,6 +89,10 @@ describe('CrlfToLfConverter', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+
+  it('refuses an output buffer without room for the chunk and a held CR', () => {
+    expect(() => new CrlfToLfConverter().convert(Buffer.from('ab'), Buffer.alloc(2), 0)).toThrow(RangeError);
   });
 });
 
@@ -114,6 +122,20 @@ describe('NewFileWriter and pump', () => {
       expect(w.finish()).toBe(size);
       expect((await fs.readFile(path)).equals(data), String(size)).toBe(true);
       expect((await fs.stat(path)).mode & 0o777).toBe(0o600);
+    }
+  });
+
+  it('converts line ends through its buffer, for chunks smaller and larger than it', async () => {
+    const line = Buffer.from('a line of mail text, ending in CRLF\r\n.\r\r\n', 'latin1');
+    const input = Buffer.concat(Array.from({ length: 20_000 }, () => line)); // ~900 KiB
+    for (const size of [13, 4096, 256 * 1024 - 1, 256 * 1024, 600_000, input.length]) {
+      const path = fresh();
+      const w = new NewFileWriter(path);
+      const conv = new CrlfToLfConverter();
+      for (let at = 0; at < input.length; at += size) w.writeConverted(input.subarray(at, at + size), conv);
+      w.endConverted(conv);
+      expect(w.finish()).toBe(conv.bytes);
+      expect((await fs.readFile(path)).equals(reference(input)), String(size)).toBe(true);
     }
   });
 

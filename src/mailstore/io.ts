@@ -2,7 +2,7 @@
 
 import { closeSync, promises as fs, fsyncSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { finished, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { Pop3Error } from '../protocol/errors.js';
 
 /** A message to deliver: bytes in memory, a Readable, or any async iterable of chunks. */
@@ -79,17 +79,13 @@ export async function fsyncDir(dir: string | Buffer): Promise<void> {
 
 const CR = 0x0d;
 const LF = 0x0a;
-const CR_BYTE = Uint8Array.of(CR);
-
-/** Receives converted output: the bytes src[start, end). */
-export type Emit = (src: Uint8Array, start: number, end: number) => void;
 
 /**
  * CRLF -> LF over a stream of chunks, counting as it goes the wire octets of what it outputs (the
  * rule WireSizeCounter implements), so one pass gives the stored bytes and the Maildir W= size.
- * It looks for LF with indexOf (native) and hands on the runs between the CRs it drops: no
- * per-byte JavaScript, no copy of its own. A CR ending a chunk is held until the next chunk shows
- * whether an LF follows; a bare CR or LF is kept.
+ * Each chunk is copied once into the caller's buffer and closed up there around the CRs it drops
+ * (copyWithin per line; LFs found with indexOf): no per-byte JavaScript and no allocation. A CR
+ * ending a chunk is held until the next chunk shows whether an LF follows; a bare CR or LF is kept.
  */
 export class CrlfToLfConverter {
   #heldCr = false;
@@ -99,41 +95,56 @@ export class CrlfToLfConverter {
   /** LFs in the output with no CR before them (each is CRLF on the wire). */
   #bareLf = 0;
 
-  push(c: Uint8Array, emit: Emit): void {
+  /**
+   * Convert `c` into out[at...]; returns the new end. `out` needs room for c.length + 1 bytes
+   * from `at` (a held CR may come out in front).
+   */
+  convert(c: Uint8Array, out: Uint8Array, at: number): number {
     const n = c.length;
-    if (n === 0) return;
-    let start = 0;
-    let droppedCr = false;
+    if (n === 0) return at;
+    if (out.length - at < n + 1) throw new RangeError('CrlfToLfConverter: output buffer too small');
+    let w = at;
     if (this.#heldCr) {
+      // Followed by LF: the pair's CR is dropped (never copied). Otherwise it was a bare CR.
       this.#heldCr = false;
-      if (c[0] === LF) droppedCr = true;
-      else this.#out(CR_BYTE, 0, 1, emit);
+      if (c[0] !== LF) out[w++] = CR;
     }
     const end = c[n - 1] === CR ? n - 1 : n;
     if (end < n) this.#heldCr = true;
+    // c[k] now sits at out[base + k] until closed up.
+    const base = w;
+    out.set(c, base);
+    let start = 0;
     // An LF cannot be the held CR, so every LF found is before `end`.
     let i = c.indexOf(LF);
     while (i !== -1) {
-      if (i > 0 ? c[i - 1] === CR : droppedCr) {
-        if (i > 0) {
-          this.#out(c, start, i - 1, emit);
-          start = i;
-        }
+      if (i > 0 && c[i - 1] === CR) {
+        if (w !== base + start) out.copyWithin(w, base + start, base + i - 1);
+        w += i - 1 - start;
+        start = i;
       }
-      // The output byte before this LF: inside the current run, or the last one handed on.
-      const before = i > start ? c[i - 1] : this.#last;
+      // The output byte before this LF.
+      const before = i > start ? c[i - 1] : w > at ? out[w - 1] : this.#last;
       if (before !== CR) this.#bareLf++;
       i = c.indexOf(LF, i + 1);
     }
-    this.#out(c, start, end, emit);
+    if (w !== base + start) out.copyWithin(w, base + start, base + end);
+    w += end - start;
+    if (w > at) {
+      this.#bytes += w - at;
+      this.#last = out[w - 1]!;
+    }
+    return w;
   }
 
-  /** The input ended: a held CR was a bare one. */
-  end(emit: Emit): void {
-    if (this.#heldCr) {
-      this.#heldCr = false;
-      this.#out(CR_BYTE, 0, 1, emit);
-    }
+  /** The input ended: a held CR was a bare one. Needs room for one byte; returns the new end. */
+  end(out: Uint8Array, at: number): number {
+    if (!this.#heldCr) return at;
+    this.#heldCr = false;
+    out[at] = CR;
+    this.#bytes++;
+    this.#last = CR;
+    return at + 1;
   }
 
   /** Bytes output so far. */
@@ -145,35 +156,19 @@ export class CrlfToLfConverter {
   get octets(): number {
     return this.#bytes + this.#bareLf + (this.#last === LF ? 0 : 2);
   }
-
-  #out(src: Uint8Array, start: number, end: number, emit: Emit): void {
-    if (end <= start) return;
-    this.#bytes += end - start;
-    this.#last = src[end - 1]!;
-    emit(src, start, end);
-  }
 }
 
 /** CRLF -> LF over a chunk stream; a CR at a chunk's end waits for the next chunk; bare CR is kept. */
 export async function* crlfToLf(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const conv = new CrlfToLfConverter();
-  let out = Buffer.alloc(0);
-  let n = 0;
-  const emit: Emit = (src, start, end) => {
-    out.set(src.subarray(start, end), n);
-    n += end - start;
-  };
   for await (const chunk of source) {
-    // Output is at most the input plus a held CR; each chunk gets its own buffer (it is yielded).
-    out = Buffer.allocUnsafe(chunk.length + 1);
-    n = 0;
-    conv.push(chunk, emit);
+    // Each chunk gets its own buffer, as it is yielded: at most the input plus a held CR.
+    const out = Buffer.allocUnsafe(chunk.length + 1);
+    const n = conv.convert(chunk, out, 0);
     if (n > 0) yield out.subarray(0, n);
   }
-  out = Buffer.allocUnsafe(1);
-  n = 0;
-  conv.end(emit);
-  if (n > 0) yield out.subarray(0, n);
+  const out = Buffer.allocUnsafe(1);
+  if (conv.end(out, 0) > 0) yield out;
 }
 
 function isReadable(source: unknown): source is Readable {
@@ -213,27 +208,38 @@ export function pump(source: MessageSource, onChunk: (chunk: Buffer) => void): P
 
 function pumpReadable(body: Readable, onChunk: (chunk: Buffer) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    let failed = false;
+    if (body.readableEnded) return resolve();
+    if (body.destroyed) return reject(body.errored ?? prematureClose());
+    // Plain listeners rather than stream.finished(), which costs more per message than the rest.
+    const settle = (err?: unknown) => {
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      body.off('close', onClose);
+      if (err === undefined) resolve();
+      else reject(err);
+    };
     const onData = (chunk: Buffer | string) => {
-      if (failed) return;
       try {
         onChunk(asBuffer(chunk));
       } catch (err) {
-        failed = true;
-        body.off('data', onData);
-        stop();
+        settle(err);
         body.destroy();
-        reject(err);
       }
     };
-    const stop = finished(body, (err) => {
-      body.off('data', onData);
-      stop();
-      if (failed) return;
-      if (err) reject(err);
-      else resolve();
-    });
+    const onEnd = () => settle();
+    const onError = (err: Error) => settle(err);
+    const onClose = () => settle(body.readableEnded ? undefined : (body.errored ?? prematureClose()));
+    body.on('error', onError);
+    body.on('end', onEnd);
+    body.on('close', onClose);
     body.on('data', onData);
+  });
+}
+
+function prematureClose(): Error {
+  return Object.assign(new Error('the message stream closed before its end'), {
+    code: 'ERR_STREAM_PREMATURE_CLOSE',
   });
 }
 
@@ -285,29 +291,54 @@ export class NewFileWriter {
     return this.#bytes;
   }
 
-  /** Append src[start, end) (an Emit, so a converter can feed it directly). */
-  readonly put: Emit = (src, start, end) => {
-    const len = end - start;
-    if (len <= 0) return;
+  /** Append a chunk as it is. */
+  write(chunk: Uint8Array): void {
+    const len = chunk.length;
+    if (len === 0) return;
+    this.#count(len);
+    const buf = this.#buffer();
+    if (this.#n + len > buf.length) this.#flush();
+    if (len >= buf.length) writeAllSync(this.#open(), chunk);
+    else {
+      buf.set(chunk, this.#n);
+      this.#n += len;
+    }
+  }
+
+  /** Append a chunk with its CRLFs turned into LF by `conv` (converted in the buffer itself). */
+  writeConverted(chunk: Uint8Array, conv: CrlfToLfConverter): void {
+    const buf = this.#buffer();
+    const room = buf.length - 1;
+    for (let at = 0; at < chunk.length; at += room) {
+      const piece = chunk.length <= room ? chunk : chunk.subarray(at, at + room);
+      if (this.#n + piece.length + 1 > buf.length) this.#flush();
+      const from = this.#n;
+      this.#n = conv.convert(piece, buf, from);
+      this.#count(this.#n - from);
+    }
+  }
+
+  /** The converted input ended (a held CR comes out). */
+  endConverted(conv: CrlfToLfConverter): void {
+    const buf = this.#buffer();
+    if (this.#n + 1 > buf.length) this.#flush();
+    const from = this.#n;
+    this.#n = conv.end(buf, from);
+    this.#count(this.#n - from);
+  }
+
+  #count(len: number): void {
     if (this.#bytes + len > this.#maxBytes) {
       throw new Pop3Error(`message exceeds the delivery limit of ${this.#maxBytes} bytes`, {
         code: 'ELIMIT',
       });
     }
     this.#bytes += len;
-    const buf = (this.#buf ??= spareBuffers.pop() ?? Buffer.allocUnsafe(WRITE_BUFFER));
-    if (this.#n + len > buf.length) this.#flush();
-    const view = new Uint8Array(src.buffer, src.byteOffset + start, len);
-    if (len >= buf.length) writeAllSync(this.#open(), view);
-    else {
-      buf.set(view, this.#n);
-      this.#n += len;
-    }
-  };
+  }
 
-  /** Append a whole chunk. */
-  write(chunk: Uint8Array): void {
-    this.put(chunk, 0, chunk.length);
+  #buffer(): Buffer {
+    this.#buf ??= spareBuffers.pop() ?? Buffer.allocUnsafe(WRITE_BUFFER);
+    return this.#buf;
   }
 
   /** Create the file now rather than at the first write. */

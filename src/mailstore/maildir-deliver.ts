@@ -55,13 +55,31 @@ function safeHost(): string {
   return (h || 'localhost').slice(0, 20);
 }
 
+// Looked up once per process, not per message (each lookup is a system call): the host name as
+// it was when this process started names its files; randomness comes from a pool refilled rarely.
+let host: string | undefined;
+let origin: number | undefined;
+let pool = Buffer.alloc(0);
+let poolAt = 0;
+
+function random4(): string {
+  if (poolAt + 4 > pool.length) {
+    pool = randomBytes(1024);
+    poolAt = 0;
+  }
+  poolAt += 4;
+  return pool.toString('hex', poolAt - 4, poolAt);
+}
+
 /** `sec.M<usec>P<pid>Q<count>R<random>.host`: unique per delivery, 70 characters at most with the host cap. */
 export function uniqueMaildirName(): string {
-  const nowUs = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+  origin ??= performance.timeOrigin;
+  const nowUs = Math.floor((origin + performance.now()) * 1000);
   const sec = Math.floor(nowUs / 1e6);
   const usec = nowUs % 1e6;
   deliveries++;
-  return `${sec}.M${usec}P${process.pid}Q${deliveries}R${randomBytes(4).toString('hex')}.${safeHost()}`;
+  host ??= safeHost();
+  return `${sec}.M${usec}P${process.pid}Q${deliveries}R${random4()}.${host}`;
 }
 
 /**
@@ -74,7 +92,7 @@ export async function writeTmp(
   opts: MaildirDeliverOptions = {},
 ): Promise<TmpMessage> {
   const unique = uniqueMaildirName();
-  const tmpPath = join(dir, 'tmp', unique);
+  const tmpPath = `${tmpDirOf(dir)}/${unique}`;
   const file = new NewFileWriter(tmpPath, {
     maxBytes: opts.maxBytes ?? DEFAULT_MAX_BYTES,
     onMissingDir: () => ensureMaildirSync(dir),
@@ -84,9 +102,9 @@ export async function writeTmp(
   let finish: () => number;
   if (opts.lineEnds === 'lf') {
     const conv = new CrlfToLfConverter();
-    take = (chunk) => conv.push(chunk, file.put);
+    take = (chunk) => file.writeConverted(chunk, conv);
     finish = () => {
-      conv.end(file.put);
+      file.endConverted(conv);
       return conv.octets;
     };
   } else {
@@ -117,6 +135,18 @@ export async function writeTmp(
     file.abort();
     throw err;
   }
+}
+
+let lastDir = '';
+let lastTmp = '';
+
+/** dir/tmp, normalised once for a run of deliveries into the same Maildir. */
+function tmpDirOf(dir: string): string {
+  if (dir !== lastDir) {
+    lastTmp = join(dir, 'tmp');
+    lastDir = dir;
+  }
+  return lastTmp;
 }
 
 /** Check a Maildir file name before it becomes a path. */

@@ -22,7 +22,9 @@ export async function writeSpool(
 ): Promise<number> {
   const file = new NewFileWriter(path);
   const conv = lineEnds === 'lf' ? new CrlfToLfConverter() : undefined;
-  const take = conv ? (chunk: Buffer) => conv.push(chunk, file.put) : (chunk: Buffer) => file.write(chunk);
+  const take = conv
+    ? (chunk: Buffer) => file.writeConverted(chunk, conv)
+    : (chunk: Buffer) => file.write(chunk);
   const onBytes = ctx.onBytes;
   try {
     file.create();
@@ -31,7 +33,7 @@ export async function writeSpool(
       onBytes?.(chunk.length);
       take(chunk);
     });
-    conv?.end(file.put);
+    if (conv) file.endConverted(conv);
     return file.finish();
   } catch (err) {
     file.abort();
