@@ -14,6 +14,8 @@ interface Waiter {
 }
 
 const DONE: IteratorResult<Buffer> = Object.freeze({ done: true, value: undefined });
+const OPTIONS = { highWaterMark: 64 * 1024 };
+const ignore = () => {};
 const baseReadableLength = Object.getOwnPropertyDescriptor(Readable.prototype, 'readableLength')!.get!;
 
 function prematureClose(): Error {
@@ -42,11 +44,11 @@ export class BodyStream extends Readable {
   private iterated = false; // the async iterator returned done
 
   constructor(private readonly host: BodyHost) {
-    super({ highWaterMark: 64 * 1024 });
+    super(OPTIONS);
     // The body can fail (limit, truncation, abort) in the same tick its RETR resolves, before the
     // caller has attached anything. An 'error' without a listener would crash the process; the
     // caller still gets the error from read(), for-await or pipeline(), which see `errored`.
-    this.on('error', () => {});
+    this.on('error', ignore);
   }
 
   /** Every octet was handed to the reader (or the body was destroyed): nothing to drain. */
