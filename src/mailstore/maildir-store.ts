@@ -156,20 +156,25 @@ async function listTop(dir: string): Promise<{ complete: boolean; temps: string[
   return { complete: folders === 3, temps };
 }
 
-interface Found {
-  sub: Sub;
-  name: Buffer;
-  base: string;
-  bytes: number;
-  mtimeMs: number;
+/** A listed file on its way into the snapshot (one shape for all, so the loops below stay fast). */
+class Found {
+  bytes = -1;
+  mtimeMs = -1;
+  /** Octets from the size cache, -1 when unknown. */
+  cachedOctets = -1;
+  constructor(
+    readonly sub: Sub,
+    readonly name: Buffer,
+    readonly base: string,
+  ) {}
 }
 
 /**
  * Regular, non-dot files of new/ and cur/ (symlinks and the rest are skipped; the directory
  * entry's type says which, so no lstat is needed for that), without their stat data.
  */
-async function listFiles(dir: string): Promise<{ sub: Sub; name: Buffer }[]> {
-  const found: { sub: Sub; name: Buffer }[] = [];
+async function listFiles(dir: string): Promise<Found[]> {
+  const found: Found[] = [];
   for (const sub of SUBDIRS) {
     let dirents: import('node:fs').Dirent<Buffer>[];
     try {
@@ -178,7 +183,8 @@ async function listFiles(dir: string): Promise<{ sub: Sub; name: Buffer }[]> {
       if (isMissing(err)) continue;
       throw err;
     }
-    for (const d of dirents) if (d.name[0] !== 0x2e && d.isFile()) found.push({ sub, name: d.name });
+    for (const d of dirents)
+      if (d.name[0] !== 0x2e && d.isFile()) found.push(new Found(sub, d.name, maildirBase(d.name)));
   }
   return found;
 }
@@ -207,33 +213,35 @@ async function snapshot(dir: string, maxMessages: number): Promise<Entry[]> {
   const cache = await readSizeCache(dir).catch(() => new Map<string, SizeEntry>());
 
   const baseCount = new Map<string, number>();
-  for (const f of listed) {
-    const base = maildirBase(f.name);
-    baseCount.set(base, (baseCount.get(base) ?? 0) + 1);
-  }
+  for (const f of listed) baseCount.set(f.base, (baseCount.get(f.base) ?? 0) + 1);
   // Sizes and delivery times: from the cache for the files it knows (a Maildir file never changes
   // under its base name), from one lstat for the others. Two files sharing a base are always
   // looked at: the cache cannot tell them apart.
   let changed = false;
-  const found: (Found & { cachedOctets: number })[] = [];
-  const unknown: { sub: Sub; name: Buffer; base: string }[] = [];
+  const found: Found[] = [];
+  const unknown: Found[] = [];
   for (const f of listed) {
-    const base = maildirBase(f.name);
-    const hit = cache.get(base);
-    if (hit?.mtimeMs !== undefined && baseCount.get(base) === 1)
-      found.push({ ...f, base, bytes: hit.bytes, mtimeMs: hit.mtimeMs, cachedOctets: hit.octets });
-    else unknown.push({ ...f, base });
+    const hit = cache.get(f.base);
+    if (hit?.mtimeMs !== undefined && baseCount.get(f.base) === 1) {
+      f.bytes = hit.bytes;
+      f.mtimeMs = hit.mtimeMs;
+      f.cachedOctets = hit.octets;
+      found.push(f);
+    } else unknown.push(f);
   }
   for (let i = 0; i < unknown.length; i += LSTAT_PARALLEL) {
     const batch = unknown.slice(i, i + LSTAT_PARALLEL);
     const stats = await Promise.all(batch.map((f) => statFile(dir, f)));
-    for (const [k, f] of batch.entries()) {
+    for (let k = 0; k < batch.length; k++) {
       const st = stats[k];
       if (!st) continue;
+      const f = batch[k]!;
       const hit = cache.get(f.base);
+      f.bytes = st.bytes;
+      f.mtimeMs = st.mtimeMs;
       // An entry without an mtime (version 1) or for a shared base counts only if the size agrees.
-      const cachedOctets = hit && hit.bytes === st.bytes ? hit.octets : -1;
-      found.push({ ...f, ...st, cachedOctets });
+      if (hit && hit.bytes === st.bytes) f.cachedOctets = hit.octets;
+      found.push(f);
       changed = true;
     }
   }
@@ -242,7 +250,8 @@ async function snapshot(dir: string, maxMessages: number): Promise<Entry[]> {
   const fresh = new Map<string, SizeEntry>();
   const used = new Set<string>();
   const entries: Entry[] = [];
-  for (const [index, f] of found.entries()) {
+  for (let index = 0; index < found.length; index++) {
+    const f = found[index]!;
     const fromName = wireSizeFromName(f.name);
     let octets = fromName ?? f.cachedOctets;
     if (index < maxMessages) {
