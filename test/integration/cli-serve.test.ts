@@ -47,6 +47,16 @@ describe('pop3 users add / pop3 serve', () => {
     expect(readFileSync(file, 'utf8')).toMatch(new RegExp(`^${USER}:\\{SCRAM-SHA-256\\}`));
   });
 
+  it('users hash: the {SCHEME} field for a password read from stdin', async () => {
+    const plain = await runCli(['users', 'hash', '--scheme', 'plain'], { input: 'pw\n' });
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).toBe('{PLAIN}pw\n');
+    const scrypt = await runCli(['users', 'hash'], { input: `${PASSWORD}\n` });
+    expect(scrypt.stdout).toMatch(/^\{SCRYPT\}\S+\n$/);
+    expect(scrypt.stdout).not.toContain(PASSWORD);
+    expect((await runCli(['users', 'hash', '--scheme', 'MD5'], { input: 'pw\n' })).code).toBe(64);
+  });
+
   it('serve: Maildir root, STLS and implicit TLS ports, JSON log, graceful SIGTERM', async () => {
     const dir = tempDir();
     const users = join(dir, 'users');

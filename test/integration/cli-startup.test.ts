@@ -112,16 +112,17 @@ describe('pop3 start-up loads only what the command needs', () => {
       expect(has('node:readline')).toBe(false);
     });
 
-    it('stat and list: the client, nothing heavy', async () => {
-      for (const cmd of ['stat', 'list']) {
+    it('stat, list and retr (no --json): the client, nothing heavy', async () => {
+      for (const cmd of [['stat'], ['list'], ['retr', '1']]) {
         const { result, has } = await loaded(
-          [cmd, `pop3s://${USER}@127.0.0.1:${srv.tlsPort}`, '--ca-file', caFile],
+          [...cmd, `pop3s://${USER}@127.0.0.1:${srv.tlsPort}`, '--ca-file', caFile],
           { POP3_PASSWORD: PASSWORD },
         );
+        const name = cmd.join(' ');
         expect(result.code, result.stderr).toBe(0);
-        expect(has('/dist/client/'), cmd).toBe(true);
-        expect(heavyIn(has), cmd).toEqual([]);
-        expect(has('/dist/fetch/'), cmd).toBe(false);
+        expect(has('/dist/client/'), name).toBe(true);
+        expect(heavyIn(has), name).toEqual([]);
+        expect(has('/dist/fetch/'), name).toBe(false);
       }
     });
   });
