@@ -177,6 +177,35 @@ describe('NewFileWriter and pump', () => {
     await expect(p).rejects.toThrow('connection lost');
   });
 
+  it('pump iterates a Readable with an iterator of its own, and returns it when the consumer throws', async () => {
+    let returned = false;
+    class OwnIterator extends Readable {
+      override _read() {}
+      override [Symbol.asyncIterator](): AsyncIterableIterator<Buffer> {
+        const parts = [Buffer.from('x'), Buffer.from('y'), Buffer.from('z')];
+        const it: AsyncIterableIterator<Buffer> = {
+          next: async () =>
+            parts.length ? { done: false, value: parts.shift()! } : { done: true, value: undefined },
+          return: async () => {
+            returned = true;
+            return { done: true, value: undefined };
+          },
+          [Symbol.asyncIterator]: () => it,
+        };
+        return it;
+      }
+    }
+    const got: string[] = [];
+    await pump(new OwnIterator(), (c) => got.push(c.toString()));
+    expect(got).toEqual(['x', 'y', 'z']);
+    await expect(
+      pump(new OwnIterator(), (c) => {
+        if (c.toString() === 'y') throw new Error('enough');
+      }),
+    ).rejects.toThrow('enough');
+    expect(returned).toBe(true);
+  });
+
   it('writeNewFileSynced leaves nothing when its stream fails', async () => {
     const path = fresh();
     async function* failing() {

@@ -2,7 +2,7 @@
 
 import { closeSync, promises as fs, fsyncSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { Pop3Error } from '../protocol/errors.js';
 
 /** A message to deliver: bytes in memory, a Readable, or any async iterable of chunks. */
@@ -188,8 +188,11 @@ function asBuffer(chunk: Uint8Array | string): Buffer {
 
 /**
  * Hand every chunk of `source` to `onChunk`, synchronously as it arrives; resolves at the end.
- * A Readable is read through 'data' events (no async-iterator step per chunk); if `onChunk`
- * throws, reading stops, the stream is destroyed and the promise rejects with that error.
+ * A plain Readable is read through 'data' events (Node's stream iterator adds an async generator
+ * and end-of-stream listeners per stream); a Readable with an iterator of its own (the client's
+ * message bodies, whose for-await takes parts straight from their queue) and any other async
+ * iterable are iterated. If `onChunk` throws, reading stops, the source is closed (destroyed or
+ * its iterator returned) and the promise rejects with that error.
  */
 export function pump(source: MessageSource, onChunk: (chunk: Buffer) => void): Promise<void> {
   if (source instanceof Uint8Array) {
@@ -200,7 +203,9 @@ export function pump(source: MessageSource, onChunk: (chunk: Buffer) => void): P
       return Promise.reject(err);
     }
   }
-  if (isReadable(source)) return pumpReadable(source, onChunk);
+  if (isReadable(source) && source[Symbol.asyncIterator] === Readable.prototype[Symbol.asyncIterator]) {
+    return pumpReadable(source, onChunk);
+  }
   return (async () => {
     for await (const chunk of source as AsyncIterable<Uint8Array | string>) onChunk(asBuffer(chunk));
   })();
