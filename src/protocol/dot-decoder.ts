@@ -154,20 +154,30 @@ export class DotDecoder {
    * with a dot, or to the end of the chunk with the state (and line length) it leaves.
    */
   private skipFast(chunk: Buffer, start: number, i: number): number {
-    const n = chunk.length;
     // A CRLF split across chunks: its CR ended the previous one.
     if (i === start && this.lastWasCr && chunk[i] === LF) {
       this.state = State.LineStart;
       this.lineLength = 0;
       return i + 1;
     }
-    const dot = chunk.indexOf(CRLF_DOT, i);
-    if (dot >= 0) {
+    // Dots are rare in most bodies (none in base64): look for one with memchr first, and only
+    // if it does not start a line, search for CRLF "." itself. A line start needs its CRLF at
+    // or after i: Mid never begins just after a CR that an LF at i could pair with.
+    const dot = chunk.indexOf(DOT, i);
+    if (dot < 0) return this.endOfChunk(chunk, i);
+    const lineDot =
+      dot >= i + 2 && chunk[dot - 1] === LF && chunk[dot - 2] === CR ? dot : chunk.indexOf(CRLF_DOT, dot) + 2;
+    if (lineDot >= 2) {
       this.state = State.LineStart;
       this.lineLength = 0;
-      return dot + 2;
+      return lineDot;
     }
-    // No dot line in the rest of the chunk; a line that starts at its very end is a line start.
+    return this.endOfChunk(chunk, i);
+  }
+
+  /** No dot line in chunk[i..]: the state the chunk's end leaves (a line start, or a line length). */
+  private endOfChunk(chunk: Buffer, i: number): number {
+    const n = chunk.length;
     if (n - i >= 2 && chunk[n - 1] === LF && chunk[n - 2] === CR) {
       this.state = State.LineStart;
       this.lineLength = 0;
