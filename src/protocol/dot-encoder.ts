@@ -105,9 +105,9 @@ export class DotEncoder {
       const tail = close ? this.end() : EMPTY;
       if (head.length === 0 && tail.length === 0) return chunk;
       const out = Buffer.allocUnsafe(head.length + n + tail.length);
-      let at = head.copy(out, 0);
-      at += chunk.copy(out, at);
-      tail.copy(out, at);
+      out.set(head, 0);
+      out.set(chunk, head.length);
+      out.set(tail, head.length + n);
       return out;
     }
     // From line start i on, at most one inserted byte per source byte; room for the closing bytes.
@@ -115,11 +115,14 @@ export class DotEncoder {
     const tailRoom = close ? CRLF_DOT_CRLF.length : 0;
     const cap = head.length + i + 2 * rest + tailRoom;
     const out = Buffer.allocUnsafe(cap);
-    let w = head.copy(out, 0);
-    w += chunk.copy(out, w, 0, i);
+    // TypedArray#set for whole buffers: a builtin, cheaper than Buffer#copy's wrapper.
+    out.set(head, 0);
+    let w = head.length;
+    if (i > 0) w += chunk.copy(out, w, 0, i);
     const end = cap - tailRoom;
     let r = end - rest;
-    chunk.copy(out, r, i, n);
+    if (i === 0) out.set(chunk, r);
+    else chunk.copy(out, r, i, n);
     let bareLf = 0;
     for (;;) {
       if (lineStart && out[r] === DOT) out[w++] = DOT;
@@ -145,7 +148,11 @@ export class DotEncoder {
     }
     // Line ends count 2 whether stored as LF or CRLF; stuffed dots are not counted.
     this.count += n + bareLf;
-    if (close) w += this.end().copy(out, w);
+    if (close) {
+      const tail = this.end();
+      out.set(tail, w);
+      w += tail.length;
+    }
     return out.subarray(0, w);
   }
 }
