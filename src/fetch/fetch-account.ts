@@ -61,7 +61,9 @@ export async function fetchAccount(account: AccountConfig, opts: FetchOptions = 
 
   let session: AccountSession | undefined;
   if (target.keepsState) {
-    const opened = await AccountSession.open(account.stateDir, id, target);
+    const opened = await AccountSession.open(account.stateDir, id, target, {
+      ...(opts.batch ? { batch: opts.batch } : {}),
+    });
     session = opened.session;
     for (const w of opened.report.warnings) warn(w);
   }

@@ -76,6 +76,12 @@ export interface FetchOptions {
   onProgress?: (p: Progress) => void;
   /** Clock in ms since the epoch (tests inject one for deleteAfterDays). */
   now?: () => number;
+  /**
+   * Group commit bounds: messages written are published together once this many are waiting,
+   * or they hold this many bytes, or the oldest has waited this long (default 128, 32 MiB, 1 s).
+   * Progress counts messages as their batch is published.
+   */
+  batch?: { messages?: number; bytes?: number; ageMs?: number };
 }
 
 export interface FetchFailure {

@@ -186,6 +186,7 @@ describe('fetchAccount into a Maildir', () => {
     const ac = new AbortController();
     const run = fetchAccount(account(undefined, { delete: true }), {
       signal: ac.signal,
+      batch: { messages: 1 }, // each message published (and reported) on its own
       onProgress: (p) => {
         if (p.messages === 2) ac.abort();
       },
@@ -200,6 +201,32 @@ describe('fetchAccount into a Maildir', () => {
     });
     expect(sorted(await maildirFiles())).toEqual(sorted(originals));
     expect(await fs.readdir(join(dir, 'Maildir', 'tmp'))).toEqual([]);
+  });
+
+  it('an abort in the middle of a batch still publishes the messages written whole before it', async () => {
+    const originals = seed(6, 0, 20_000);
+    const ac = new AbortController();
+    // The clock is read once for the plan, then once as each message starts (deliveries, and the
+    // reads they make, come only when the batch is published): abort as the fourth one starts.
+    let reads = 0;
+    const run = fetchAccount(account(undefined, { delete: true }), {
+      signal: ac.signal,
+      batch: { messages: 100, ageMs: 60_000 },
+      now: () => {
+        if (++reads === 5) ac.abort();
+        return Date.now();
+      },
+    });
+    await expect(run).rejects.toMatchObject({ code: 'EABORT' });
+    const got = await maildirFiles();
+    expect(got.length).toBe(3);
+    expect(await fs.readdir(join(dir, 'Maildir', 'tmp'))).toEqual([]);
+    expect(store.list('alice')).toHaveLength(6);
+    expect(await fetchAccount(account(undefined, { delete: true }))).toMatchObject({
+      delivered: 3,
+      deleted: 6,
+    });
+    expect(sorted(await maildirFiles())).toEqual(sorted(originals));
   });
 
   it('adds a Received: trace header when asked', async () => {
