@@ -443,6 +443,30 @@ describe('timeouts and AbortSignal', () => {
     expect(Date.now() - stalled).toBeLessThan(1000); // the idle timeout, not the command's 5 s
   });
 
+  it('a body slower than the command timeout survives (idle applies); the next status line gets the command timeout again', async () => {
+    const peer = await serve(async (c) => {
+      await c.expect('RETR 1');
+      c.send('+OK\r\n');
+      for (let i = 0; i < 6; i++) {
+        await sleep(100); // 600 ms in all, each gap well under the idle timeout
+        c.send(`part ${i}\r\n`);
+      }
+      c.send('.\r\n');
+      await c.expect('NOOP'); // never answered
+      await c.closedByClient(3000);
+    });
+    const client = await connect(peer, { timeouts: { ...FAST, command: 250, idle: 2000 } });
+    const body = await client.retr(1);
+    expect((await readAll(body)).toString()).toBe(
+      'part 0\r\npart 1\r\npart 2\r\npart 3\r\npart 4\r\npart 5\r\n',
+    );
+    const started = Date.now();
+    const err = await failure(client.noop());
+    expect(err.code).toBe('ETIMEDOUT');
+    expect(err.command).toBe('NOOP');
+    expect(Date.now() - started).toBeLessThan(1500); // the 250 ms command timeout, not the 2 s idle one
+  });
+
   it('time spent waiting on a slow reader does not count as server idleness', async () => {
     const body = `${'r'.repeat(1022)}\r\n${'q'.repeat(2 * MiB)}\r\n`; // far more than the stream buffers
     const peer = await answering([['RETR 1', `+OK\r\n${body}.\r\n`]]);
