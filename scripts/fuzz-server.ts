@@ -50,8 +50,16 @@ async function main(): Promise<void> {
       'deadline-ms': { type: 'string', default: '5000' },
       'max-stall-ms': { type: 'string', default: '30000' },
       'max-heap-growth-mb': { type: 'string', default: '100' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
+  if (values.help) {
+    console.log(
+      'usage: npm run fuzz:server -- [--commands N] [--seed S] [--start I] [--sessions K] [--concurrency C]\n' +
+        '       [--deadline-ms MS] [--max-stall-ms MS] [--max-heap-growth-mb MB]',
+    );
+    process.exit(0);
+  }
   const int = (name: string, raw: string | undefined, fallback: number): number => {
     if (raw === undefined) return fallback;
     if (!/^\d{1,10}$/.test(raw)) {

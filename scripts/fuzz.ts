@@ -22,8 +22,15 @@ const { values } = parseArgs({
     start: { type: 'string', default: '0' },
     'max-input-ms': { type: 'string', default: '2000' },
     'max-heap-growth-mb': { type: 'string', default: '200' },
+    help: { type: 'boolean', short: 'h' },
   },
 });
+if (values.help) {
+  console.log(
+    'usage: npm run fuzz -- [--iterations N] [--seed S] [--start I] [--max-input-ms MS] [--max-heap-growth-mb MB]',
+  );
+  process.exit(0);
+}
 
 function intOption(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
