@@ -264,6 +264,7 @@ export class AccountSession {
    * journal done. Returns once the UID is recorded (after any messages queued before it).
    */
   async deliver(uid: string, at: number, prepared: PreparedDelivery): Promise<void> {
+    if (this.queue.length > 0) await this.flush();
     this.queue.push({ uid, at, prepared, bytes: 0 });
     if (this.onStep) await this.onStep('prepared');
     await this.flush();
