@@ -56,7 +56,10 @@ export interface AccountConfig {
   stateDir: string;
   /** Prepend a `Received:` trace header naming the server, this host and the UID. */
   receivedHeader?: boolean;
-  /** RETRs in flight when the server offers PIPELINING (default 16). */
+  /**
+   * RETRs in flight when the server offers PIPELINING (default: enough for about 4 MiB of the
+   * announced sizes, 16 to 256).
+   */
   window?: number;
 }
 

@@ -4,7 +4,7 @@
 // deliverToMaildir does all of them. File steps use synchronous calls (see NewFileWriter).
 
 import { randomBytes } from 'node:crypto';
-import { lstatSync, mkdirSync, renameSync } from 'node:fs';
+import { promises as fs, lstatSync, mkdirSync, renameSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Pop3Error } from '../protocol/errors.js';
@@ -37,9 +37,11 @@ let deliveries = 0;
 
 /** Create dir and its tmp/, new/, cur/ (mode 0700) where missing. */
 export async function ensureMaildir(dir: string): Promise<void> {
-  ensureMaildirSync(dir);
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  for (const sub of ['tmp', 'new', 'cur']) await fs.mkdir(join(dir, sub), { recursive: true, mode: 0o700 });
 }
 
+/** The same, synchronous: for a delivery that found tmp/ missing in the middle of a synchronous write. */
 function ensureMaildirSync(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   for (const sub of ['tmp', 'new', 'cur']) mkdirSync(join(dir, sub), { recursive: true, mode: 0o700 });
