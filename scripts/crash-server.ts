@@ -260,6 +260,23 @@ async function checkAfterKill(box: Box, report: CrashReport): Promise<void> {
 
 // ---- the client side -------------------------------------------------------------------------
 
+/**
+ * A session this harness dropped (close() without QUIT) holds its lock until the server has seen
+ * the close, so the next login may meet [IN-USE] for a moment: retry for up to 2 s. A lock left
+ * by a killed server is broken at once by the next one (its pid is dead), so a refusal that
+ * outlasts this is the stale lock the test hunts.
+ */
+async function connectPatiently(box: Box, port: number): Promise<Pop3Client> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await connect(box, port);
+    } catch (err) {
+      if (!(err instanceof Pop3Error && err.responseCode === 'IN-USE') || tries >= 20) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
 function connect(box: Box, port: number): Promise<Pop3Client> {
   return Pop3Client.connect({
     host: '127.0.0.1',
@@ -277,7 +294,7 @@ async function session(box: Box, run: Run, rand: () => number, report: CrashRepo
   box.phase = 'connect';
   let client: Pop3Client;
   try {
-    client = await connect(box, run.port);
+    client = await connectPatiently(box, run.port);
   } catch (err) {
     if (err instanceof Pop3Error && err.responseCode === 'IN-USE') {
       // No other session of this user exists, so a lock left by a killed server is in the way.

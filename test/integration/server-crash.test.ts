@@ -66,6 +66,7 @@ it('self-check: the same run catches a store that also removes one message no QU
 
 // The child for openAndDie(): argv is storeUrl, root, user, op ('open' | 'link' | 'none'), pattern.
 const OPEN_AND_DIE = `import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { basename } from 'node:path';
 const [storeUrl, root, user, op, pattern] = process.argv.slice(2);
 const hit = (path) => new RegExp(pattern).test(basename(String(path)));
@@ -77,6 +78,14 @@ if (op === 'open') p.open = async function (path, flags, mode) {
   if (flags === 'wx' && hit(path)) process.kill(process.pid, 'SIGKILL');
   return fh;
 };
+// The same for the synchronous call (writers may use either); named imports see it after the sync.
+const realOpenSync = fs.openSync;
+if (op === 'open') fs.openSync = function (path, flags, mode) {
+  const fd = realOpenSync.call(fs, path, flags, mode);
+  if (flags === 'wx' && hit(path)) process.kill(process.pid, 'SIGKILL');
+  return fd;
+};
+syncBuiltinESMExports();
 if (op === 'link') p.link = async function (from, to) {
   await realLink.call(p, from, to);
   if (hit(to)) process.kill(process.pid, 'SIGKILL');
