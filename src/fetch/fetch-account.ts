@@ -10,7 +10,8 @@ import { AccountSession, type QueuedDelivery } from './account-session.js';
 import { dueForDeletion, joinListing, planRun, type ServerMessage } from './plan.js';
 import { receivedHeader } from './received-header.js';
 import { accountId, accountPaths, SeenState } from './state.js';
-import { createTarget, DeliveryError, type Target } from './targets/index.js';
+import { loadTarget } from './targets/load.js';
+import { DeliveryError, type Target } from './targets/target.js';
 import type { AccountConfig, FetchOptions, FetchPolicy, FetchResult, Progress } from './types.js';
 
 /**
@@ -53,7 +54,7 @@ export async function fetchAccount(account: AccountConfig, opts: FetchOptions = 
   const name = account.name ?? id;
   const policy = account.policy ?? {};
   checkPolicy(policy);
-  const target = createTarget(account.target, accountPaths(account.stateDir, id));
+  const target = await loadTarget(account.target, accountPaths(account.stateDir, id));
   const result = emptyResult(name);
   const warn = (w: string) => {
     if (result.warnings.length < MAX_WARNINGS) result.warnings.push(w);

@@ -6,7 +6,6 @@ import { hostname } from 'node:os';
 import type { IntentTarget, JournalRecord } from './journal.js';
 import type { SeenState } from './state.js';
 import { recoverMaildirIntent } from './targets/maildir.js';
-import { recoverMboxIntent } from './targets/mbox.js';
 
 export interface ReplayReport {
   /** UIDs recorded as seen from `done` records and from resolved intents. */
@@ -64,6 +63,8 @@ export async function replayJournal(
     if (target.kind === 'maildir') {
       delivered = await recoverMaildirIntent(target);
     } else if (target.kind === 'mbox') {
+      // Imported here: only a journal left with an mbox intent needs the mbox target's code.
+      const { recoverMboxIntent } = await import('./targets/mbox.js');
       const r = await recoverMboxIntent(target, uid);
       delivered = r.delivered;
       if (r.warning) report.warnings.push(r.warning);
