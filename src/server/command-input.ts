@@ -9,6 +9,10 @@ export type InputResult =
   | { kind: 'too-long' }
   | { kind: 'overflow' };
 
+const CLOSED: InputResult = { kind: 'closed' };
+const TOO_LONG: InputResult = { kind: 'too-long' };
+const OVERFLOW: InputResult = { kind: 'overflow' };
+
 /**
  * Command lines from a socket, one at a time. The socket flows only while the session waits in
  * `next()` for a line that is not buffered yet: while a command runs (a RETR streaming, a password
@@ -75,23 +79,34 @@ export class CommandInput {
   }
 
   /**
+   * The next line if one can be had without waiting: a buffered line, or why there will be none
+   * (closed, too long, overflow). undefined means the caller must wait (`next()`). The session's
+   * synchronous fast path: a pipelined command is dispatched without a promise per command.
+   */
+  poll(): InputResult | undefined {
+    if (this.#overflow) return OVERFLOW;
+    let line: Buffer | undefined;
+    try {
+      line = this.#reader.next();
+    } catch (err) {
+      if (err instanceof Pop3Error && err.code === 'ELIMIT') return TOO_LONG;
+      throw err;
+    }
+    if (line !== undefined) return { kind: 'line', line };
+    if (this.#ended || !this.#socket) return CLOSED;
+    return undefined;
+  }
+
+  /**
    * The next line; waits (socket flowing) only when none is buffered. `beforeWait` runs just before
    * waiting: the session flushes its corked replies there, so answers to pipelined commands that
    * arrived together leave together.
    */
   async next(beforeWait?: () => void): Promise<InputResult> {
     for (;;) {
-      if (this.#overflow) return { kind: 'overflow' };
-      let line: Buffer | undefined;
-      try {
-        line = this.#reader.next();
-      } catch (err) {
-        if (err instanceof Pop3Error && err.code === 'ELIMIT') return { kind: 'too-long' };
-        throw err;
-      }
-      if (line !== undefined) return { kind: 'line', line };
-      if (this.#ended || !this.#socket) return { kind: 'closed' };
-      const socket = this.#socket;
+      const got = this.poll();
+      if (got !== undefined) return got;
+      const socket = this.#socket!;
       beforeWait?.();
       await new Promise<void>((resolve) => {
         this.#wake = resolve;

@@ -5,7 +5,7 @@ import { redactCommand } from '../protocol/command.js';
 import { DotEncoder } from '../protocol/dot-encoder.js';
 import { Pop3Error, printable } from '../protocol/errors.js';
 import { MAX_RESPONSE_OCTETS } from '../protocol/sasl/server/base.js';
-import { CommandInput } from './command-input.js';
+import { CommandInput, type InputResult } from './command-input.js';
 import { parseCommandLine } from './command-line.js';
 import { COMMANDS } from './commands/index.js';
 import { safeLog } from './logger.js';
@@ -16,6 +16,8 @@ import { upgradeToTls } from './tls-upgrade.js';
 import type { TopLimiter } from './top-limiter.js';
 
 const DOT_CRLF = Buffer.from('.\r\n');
+/** Commands whose arguments redactCommand hides (PASS, APOP, AUTH); others are logged as sent. */
+const SECRET_KEYWORDS: ReadonlySet<string> = new Set(['PASS', 'APOP', 'AUTH']);
 const EMPTY = Buffer.alloc(0);
 /** Listing replies are written in batches of about this many octets, then backpressure is honoured. */
 const LIST_BATCH = 16 * 1024;
@@ -177,9 +179,17 @@ export class Session {
     this.#end(reason, true);
   }
 
+  /**
+   * The command loop. A command line already buffered is taken and dispatched synchronously, and a
+   * handler that completes synchronously (a small RETR/TOP, DELE, NOOP, STAT, LIST n, UIDL n) costs
+   * no promise: the loop awaits only to wait for input, for a handler that returned a promise, for
+   * drain (backpressure) or for the fairness yield. Replies stay in order because one command runs
+   * at a time either way.
+   */
   async #serve(): Promise<void> {
     while (!this.#closed) {
-      const got = await this.#nextInput();
+      let got = this.#shutdownRequested ? undefined : this.#input.poll();
+      if (got === undefined) got = await this.#nextInput();
       if (got.kind === 'closed') return this.#end(this.#inputEndReason());
       if (got.kind === 'overflow') {
         this.log('warn', {}, 'too much pipelined input; closing');
@@ -190,10 +200,19 @@ export class Session {
         return this.#end('limit');
       }
       if (this.state === 'TRANSACTION') this.#timer?.refresh();
-      await this.#dispatch(got.line);
+      const running = this.#dispatch(got.line);
+      if (running !== undefined) await running;
       if (this.#shutdownRequested) return this.#end('shutdown');
-      await this.#afterCommand();
+      if (this.#mustPause()) await this.#afterCommand();
     }
+  }
+
+  /** Whether #afterCommand has anything to wait for (so the common case costs no promise). */
+  #mustPause(): boolean {
+    if (this.#closed) return false;
+    if (this.#sinceYield >= TURN_BUDGET) return true;
+    const socket = this.#socket;
+    return socket.writableNeedDrain && (socket.writableLength >= OUTPUT_BATCH || this.#input.pending === 0);
   }
 
   /**
@@ -218,20 +237,23 @@ export class Session {
     return this.#shutdownRequested ? 'shutdown' : 'closed';
   }
 
-  async #nextInput() {
+  async #nextInput(): Promise<InputResult> {
     this.#waitingForInput = true;
     try {
-      if (this.#shutdownRequested) return { kind: 'closed' as const };
-      return await this.#input.next(() => {
-        this.#sinceYield = 0;
-        this.#uncork();
-      });
+      if (this.#shutdownRequested) return { kind: 'closed' };
+      return await this.#input.next(this.#beforeWait);
     } finally {
       this.#waitingForInput = false;
     }
   }
 
-  async #dispatch(line: Buffer): Promise<void> {
+  readonly #beforeWait = (): void => {
+    this.#sinceYield = 0;
+    this.#uncork();
+  };
+
+  /** Run one command line: undefined when it completed synchronously, else the promise of its end. */
+  #dispatch(line: Buffer): Promise<void> | void {
     const parsed = parseCommandLine(line);
     const previousUser = this.pendingUser;
     this.pendingUser = undefined; // PASS must come right after USER (RFC 1939 §7)
@@ -246,18 +268,34 @@ export class Session {
     const cmd = parsed.command;
     const spec = COMMANDS.get(cmd.keyword);
     if (!spec) return this.badCommand('unknown command');
-    this.log('debug', { command: redactCommand(cmd.keyword, cmd.args) }, 'command');
+    if (this.#host.options.logger?.debug) {
+      // The line as received (keyword upper-cased) unless its arguments hold a secret.
+      const shown = SECRET_KEYWORDS.has(cmd.keyword)
+        ? redactCommand(cmd.keyword, cmd.args)
+        : cmd.rest === ''
+          ? cmd.keyword
+          : `${cmd.keyword} ${cmd.rest}`;
+      this.log('debug', { command: shown }, 'command');
+    }
     if (!spec.states.includes(this.state)) return this.badCommand('command not valid in this state');
     if (cmd.keyword === 'PASS') this.pendingUser = previousUser;
     this.#midReply = false;
     this.#cork();
+    let running: Promise<void> | void;
     try {
-      await spec.run(this, cmd);
+      running = spec.run(this, cmd);
     } catch (err) {
-      this.#host.failed(err, this.info, `${cmd.keyword} failed`);
-      if (this.#midReply) this.#end('error', true);
-      else this.send(errLine('internal error', 'SYS/TEMP'));
+      this.#commandFailed(err, cmd.keyword);
+      return undefined;
     }
+    if (running === undefined) return undefined;
+    return running.then(undefined, (err: unknown) => this.#commandFailed(err, cmd.keyword));
+  }
+
+  #commandFailed(err: unknown, keyword: string): void {
+    this.#host.failed(err, this.info, `${keyword} failed`);
+    if (this.#midReply) this.#end('error', true);
+    else this.send(errLine('internal error', 'SYS/TEMP'));
   }
 
   // ---- replies -------------------------------------------------------------------------------
@@ -334,14 +372,15 @@ export class Session {
    * reply. A failure after `+OK` drops the connection: the client sees a reply without its
    * terminator, never a wrong message.
    */
-  async sendMessage(msg: NumberedMessage, status: Buffer, limiter?: TopLimiter): Promise<void> {
+  sendMessage(msg: NumberedMessage, status: Buffer, limiter?: TopLimiter): Promise<void> | undefined {
     const mailbox = this.maildrop!.mailbox;
     if (mailbox.readSmall) {
       let body: Buffer | undefined;
       try {
         body = mailbox.readSmall(msg.uid, SMALL_MESSAGE_BYTES);
       } catch (err) {
-        return this.#unreadable(err, msg);
+        this.#unreadable(err, msg);
+        return undefined;
       }
       if (body !== undefined) {
         if (!Buffer.isBuffer(body)) body = Buffer.from(body as Uint8Array);
@@ -349,9 +388,15 @@ export class Session {
         this.send(reply);
         this.#retrieveOctets += reply.length;
         if (!limiter) this.#retrieved++;
-        return;
+        return undefined;
       }
     }
+    return this.#streamMessage(msg, status, limiter);
+  }
+
+  /** sendMessage for a message the store hands over as a stream. */
+  async #streamMessage(msg: NumberedMessage, status: Buffer, limiter?: TopLimiter): Promise<void> {
+    const mailbox = this.maildrop!.mailbox;
     let iterator: AsyncIterator<unknown> | undefined;
     let first: IteratorResult<unknown>;
     try {
@@ -589,6 +634,7 @@ export class Session {
   // ---- internals -------------------------------------------------------------------------------
 
   log(level: 'debug' | 'info' | 'warn' | 'error', fields: object, msg: string): void {
+    if (!this.#host.options.logger?.[level]) return; // no fields built for a level nobody logs
     const { id, remoteAddress, user } = this;
     safeLog(
       this.#host.options.logger,

@@ -5,20 +5,35 @@ import type { Session } from '../session.js';
 import { TopLimiter } from '../top-limiter.js';
 import { checkArgs } from './syntax.js';
 
-/** RETR n: the whole message, streamed (RFC 1939 §7). */
-export async function retr(session: Session, cmd: ParsedCommand): Promise<void> {
-  if (!checkArgs(session, cmd, 1, 1)) return;
+/** Never written to (replies are copied into a new buffer), so one for every TOP. */
+const TOP_STATUS = okLine('top of message follows');
+
+/**
+ * RETR n: the whole message (RFC 1939 §7). Synchronous (undefined) for a small message, a promise
+ * when it is streamed. The status line holds only digits, so it is built without sanitizing.
+ */
+export function retr(session: Session, cmd: ParsedCommand): Promise<void> | undefined {
+  if (!checkArgs(session, cmd, 1, 1)) return undefined;
   const msg = session.maildrop!.lookup(cmd.args[0]);
-  if (!msg) return session.err('no such message');
-  await session.sendMessage(msg, okLine(`${msg.octets} octets`));
+  if (!msg) {
+    session.err('no such message');
+    return undefined;
+  }
+  return session.sendMessage(msg, Buffer.from(`+OK ${msg.octets} octets\r\n`, 'latin1'));
 }
 
 /** TOP n lines: headers, the empty line, then that many body lines (S8). */
-export async function top(session: Session, cmd: ParsedCommand): Promise<void> {
-  if (!checkArgs(session, cmd, 2, 2)) return;
+export function top(session: Session, cmd: ParsedCommand): Promise<void> | undefined {
+  if (!checkArgs(session, cmd, 2, 2)) return undefined;
   const msg = session.maildrop!.lookup(cmd.args[0]);
-  if (!msg) return session.err('no such message');
+  if (!msg) {
+    session.err('no such message');
+    return undefined;
+  }
   const lines = parseLineCount(cmd.args[1]);
-  if (lines === undefined) return session.err('invalid line count');
-  await session.sendMessage(msg, okLine('top of message follows'), new TopLimiter(lines));
+  if (lines === undefined) {
+    session.err('invalid line count');
+    return undefined;
+  }
+  return session.sendMessage(msg, TOP_STATUS, new TopLimiter(lines));
 }

@@ -8,7 +8,7 @@ import type { Session } from '../session.js';
  */
 export function checkArgs(session: Session, cmd: ParsedCommand, min: number, max: number): boolean {
   const { args } = cmd;
-  if (args.length < min || args.length > max || args.some((a) => a === '')) {
+  if (args.length < min || args.length > max || args.includes('')) {
     session.badCommand('syntax error');
     return false;
   }
