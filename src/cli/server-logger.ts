@@ -24,7 +24,6 @@ export function createLogger(
   write: (line: string) => void = (l) => process.stderr.write(l),
 ): Logger {
   const emit = (level: LogLevel) => (fields: object, msg?: string) => {
-    if (ORDER[level] < ORDER[minimum]) return;
     const time = new Date().toISOString();
     if (format === 'json') {
       const safe = Object.fromEntries(
@@ -39,5 +38,10 @@ export function createLogger(
       .join(' ');
     write(`${time} ${level.toUpperCase().padEnd(5)} ${printable(msg ?? '', 300)}${kv ? ` ${kv}` : ''}\n`);
   };
-  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
+  // Levels below the minimum are left out, so the server does not even build their fields.
+  const logger: Logger = {};
+  for (const level of Object.keys(ORDER) as LogLevel[]) {
+    if (ORDER[level] >= ORDER[minimum]) logger[level] = emit(level);
+  }
+  return logger;
 }

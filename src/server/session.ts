@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { type Mailbox, MailboxBusyError, MessageGoneError } from '../mailstore/types.js';
 import { makeApopTimestamp } from '../protocol/apop.js';
-import { redactCommand } from '../protocol/command.js';
+import { hasSecretArgs, redactCommand } from '../protocol/command.js';
 import { DotEncoder } from '../protocol/dot-encoder.js';
 import { Pop3Error, printable } from '../protocol/errors.js';
 import { MAX_RESPONSE_OCTETS } from '../protocol/sasl/server/base.js';
@@ -16,8 +16,6 @@ import { upgradeToTls } from './tls-upgrade.js';
 import type { TopLimiter } from './top-limiter.js';
 
 const DOT_CRLF = Buffer.from('.\r\n');
-/** Commands whose arguments redactCommand hides (PASS, APOP, AUTH); others are logged as sent. */
-const SECRET_KEYWORDS: ReadonlySet<string> = new Set(['PASS', 'APOP', 'AUTH']);
 const EMPTY = Buffer.alloc(0);
 /** Listing replies are written in batches of about this many octets, then backpressure is honoured. */
 const LIST_BATCH = 16 * 1024;
@@ -270,7 +268,7 @@ export class Session {
     if (!spec) return this.badCommand('unknown command');
     if (this.#host.options.logger?.debug) {
       // The line as received (keyword upper-cased) unless its arguments hold a secret.
-      const shown = SECRET_KEYWORDS.has(cmd.keyword)
+      const shown = hasSecretArgs(cmd.keyword)
         ? redactCommand(cmd.keyword, cmd.args)
         : cmd.rest === ''
           ? cmd.keyword
