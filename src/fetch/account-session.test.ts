@@ -43,6 +43,20 @@ function targetFor(kind: 'maildir' | 'mbox' | 'mda', dir: string): TargetConfig 
   return { kind, command: [process.execPath, mda, join(dir, 'mda.log')] };
 }
 
+/** Run a child script (bounded: 30 s); resolves with the signal that ended it. Its stderr is the error otherwise. */
+async function runChild(script: string): Promise<string | null> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const signal = await new Promise<string | null>((r) => child.once('exit', (_c, s) => r(s)));
+  clearTimeout(timer);
+  if (signal !== 'SIGKILL' && err) throw new Error(err);
+  return signal;
+}
+
 /** Deliver MESSAGE in a child that kills itself after `step`; resolves with how it ended. */
 async function crashAfter(step: SessionStep, target: TargetConfig, stateDir: string): Promise<string | null> {
   const script = join(stateDir, 'child.mts');
@@ -63,16 +77,7 @@ async function crashAfter(step: SessionStep, target: TargetConfig, stateDir: str
      await session.close();
      console.log('not killed');`,
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  const signal = await new Promise<string | null>((r) => child.once('exit', (_c, s) => r(s)));
-  clearTimeout(timer);
-  if (signal !== 'SIGKILL' && err) throw new Error(err);
-  return signal;
+  return runChild(script);
 }
 
 /** The "next run": recover, then deliver again if the UID is not recorded. Returns what recovery saw. */
@@ -198,16 +203,7 @@ async function crashBatchAfter(step: SessionStep, nth: number, dir: string): Pro
      await session.close();
      console.log('not killed');`,
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  const signal = await new Promise<string | null>((r) => child.once('exit', (_c, s) => r(s)));
-  clearTimeout(timer);
-  if (signal !== 'SIGKILL' && err) throw new Error(err);
-  return signal;
+  return runChild(script);
 }
 
 /** Recover, then deliver (one batch) whatever is not recorded; returns how many were recorded. */

@@ -17,6 +17,14 @@ export const SEED_MESSAGES = [
   'Subject: three\r\n\r\nno final newline',
 ];
 
+/** Their wire sizes, written out by hand (RFC 1939 §11: CRLF line ends, a final CRLF added if missing). */
+export const SEED_WIRE_SIZES: readonly number[] = [
+  'Subject: one\r\nFrom: a@example.org\r\n\r\nfirst body\r\n.hidden dot\r\n',
+  'Subject: two\r\n\r\nbare LF\r\nlines\r\n',
+  'Subject: three\r\n\r\nno final newline\r\n',
+].map((s) => s.length);
+export const SEED_WIRE_TOTAL = SEED_WIRE_SIZES.reduce((a, b) => a + b, 0);
+
 export function seed(store = new MemoryStore()): MemoryStore {
   for (const m of SEED_MESSAGES) store.add('alice', m);
   return store;

@@ -17,7 +17,14 @@ import {
 } from '../../src/server/index.js';
 import { testCerts } from '../helpers/certs.js';
 import { LineClient, WAIT_MS } from '../helpers/pop3-wire.js';
-import { login, PASSWORD, seed, useServerFixture } from '../helpers/server-fixture.js';
+import {
+  login,
+  PASSWORD,
+  SEED_WIRE_SIZES,
+  SEED_WIRE_TOTAL,
+  seed,
+  useServerFixture,
+} from '../helpers/server-fixture.js';
 
 // The server driven by raw sockets: every byte on the wire is the test's, so what is checked is the
 // protocol itself, not a client library's reading of it. Each wait is bounded.
@@ -26,13 +33,8 @@ const WAIT = WAIT_MS;
 
 const { servers, clients, start } = useServerFixture();
 
-// Wire sizes of the seeded messages (RFC 1939 §11: CRLF line ends, a final CRLF added if missing).
-const sizes = [
-  'Subject: one\r\nFrom: a@example.org\r\n\r\nfirst body\r\n.hidden dot\r\n',
-  'Subject: two\r\n\r\nbare LF\r\nlines\r\n',
-  'Subject: three\r\n\r\nno final newline\r\n',
-].map((s) => s.length);
-const TOTAL = sizes[0]! + sizes[1]! + sizes[2]!;
+const sizes = SEED_WIRE_SIZES;
+const TOTAL = SEED_WIRE_TOTAL;
 
 describe('RFC 1939 session', () => {
   it('greets, lists, retrieves, deletes, resets and quits', async () => {

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { Mailbox } from '../../src/mailstore/types.js';
 import { type Logger, type MailStore, MessageGoneError } from '../../src/server/index.js';
-import { login, PASSWORD, seed, useServerFixture } from '../helpers/server-fixture.js';
+import {
+  login,
+  PASSWORD,
+  SEED_WIRE_SIZES,
+  SEED_WIRE_TOTAL,
+  seed,
+  useServerFixture,
+} from '../helpers/server-fixture.js';
 
 // Commands already buffered are dispatched synchronously when their handler can finish at once (a
 // small RETR/TOP, DELE, NOOP, STAT, LIST n, UIDL n); the others (LIST, UIDL, CAPA, a streamed RETR)
@@ -9,12 +16,8 @@ import { login, PASSWORD, seed, useServerFixture } from '../helpers/server-fixtu
 
 const { start } = useServerFixture();
 
-const sizes = [
-  'Subject: one\r\nFrom: a@example.org\r\n\r\nfirst body\r\n.hidden dot\r\n',
-  'Subject: two\r\n\r\nbare LF\r\nlines\r\n',
-  'Subject: three\r\n\r\nno final newline\r\n',
-].map((s) => s.length);
-const TOTAL = sizes[0]! + sizes[1]! + sizes[2]!;
+const sizes = SEED_WIRE_SIZES;
+const TOTAL = SEED_WIRE_TOTAL;
 const BODY1 = 'Subject: one\r\nFrom: a@example.org\r\n\r\nfirst body\r\n..hidden dot\r\n.\r\n';
 const BODY2 = 'Subject: two\r\n\r\nbare LF\r\nlines\r\n.\r\n';
 
