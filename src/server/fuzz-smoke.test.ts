@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { topReference } from '../../scripts/fuzz/server-oracle.js';
 import { runServerFuzz, type ServerFuzzReport, summarizeServer } from '../../scripts/fuzz/server-targets.js';
-import { ReplyReader, unstuff, WireError } from '../../scripts/fuzz/server-wire.js';
+import { ReplyReader, unstuff, WireError } from '../../test/helpers/pop3-wire.js';
 import type { MailStore, MemoryStore } from './index.js';
 
 // A short run of the server fuzzer (`node --import tsx scripts/fuzz-server.ts` runs a million
