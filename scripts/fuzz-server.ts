@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { intOption } from './fuzz/options.js';
 import { runServerFuzz, type ServerFuzzReport, summarizeServer } from './fuzz/server-targets.js';
 import { startTsxWorker } from './fuzz/tsx-worker.js';
 
@@ -60,14 +61,8 @@ async function main(): Promise<void> {
     );
     process.exit(0);
   }
-  const int = (name: string, raw: string | undefined, fallback: number): number => {
-    if (raw === undefined) return fallback;
-    if (!/^\d{1,10}$/.test(raw)) {
-      console.error(`fuzz-server: --${name} wants a non-negative integer, got ${JSON.stringify(raw)}`);
-      process.exit(2);
-    }
-    return Number(raw);
-  };
+  const int = (name: string, raw: string | undefined, fallback: number) =>
+    intOption('fuzz-server', name, raw, fallback);
   const concurrency = Math.min(SLOTS - 1, Math.max(1, int('concurrency', values.concurrency, 8)));
   const heartbeat = new SharedArrayBuffer(4 * SLOTS);
   const beat = new Int32Array(heartbeat);

@@ -11,6 +11,7 @@
  * replays. Exit status 1 on any failure, a hang, a slow input or heap growth past the bound.
  */
 import { parseArgs } from 'node:util';
+import { intOption as intOptionOf } from './fuzz/options.js';
 import { summarize } from './fuzz/targets.js';
 import { startTsxWorker } from './fuzz/tsx-worker.js';
 import type { WorkerInput, WorkerOutput } from './fuzz/worker.js';
@@ -32,14 +33,8 @@ if (values.help) {
   process.exit(0);
 }
 
-function intOption(name: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined) return fallback;
-  if (!/^\d{1,10}$/.test(raw)) {
-    console.error(`fuzz: --${name} wants a non-negative integer, got ${JSON.stringify(raw)}`);
-    process.exit(2);
-  }
-  return Number(raw);
-}
+const intOption = (name: string, raw: string | undefined, fallback: number) =>
+  intOptionOf('fuzz', name, raw, fallback);
 
 const iterations = intOption('iterations', values.iterations, 1_000_000);
 const seed = intOption('seed', values.seed, Math.floor(Math.random() * 0x7fffffff)) >>> 0;
