@@ -46,7 +46,7 @@ const MAX_LISTING_BYTES = 64 * 1024 * 1024;
 /** Longest setTimeout delay; a longer one fires at once (Node clamps it to 1 ms). */
 const MAX_TIMER_MS = 0x7fffffff;
 /** Default octets held in message bodies ahead of their readers before the socket is paused. */
-export const DEFAULT_READ_AHEAD = 256 * 1024;
+const DEFAULT_READ_AHEAD = 256 * 1024;
 
 interface Pending {
   shown: string; // the command as it may be displayed (secrets redacted)
@@ -516,8 +516,8 @@ export class Connection implements BodyHost {
       );
       return;
     }
-    const kind = head.shape.kind;
-    if (kind === 'lines') {
+    const shape = head.shape;
+    if (shape.kind === 'lines') {
       head.decoder = new DotDecoder({
         maxLineLength: this.opts.limits.maxLineLength,
         maxBytes: Math.min(
@@ -526,7 +526,7 @@ export class Connection implements BodyHost {
         ),
       });
       const collected: Buffer[] = [];
-      const maxLines = (head.shape.kind === 'lines' && head.shape.maxLines) || this.opts.limits.maxListLength;
+      const maxLines = shape.maxLines || this.opts.limits.maxListLength;
       head.collected = collected;
       head.status = status;
       head.sink = (part) => {
@@ -539,7 +539,7 @@ export class Connection implements BodyHost {
       };
       return;
     }
-    if (kind === 'stream') {
+    if (shape.kind === 'stream') {
       head.decoder = new DotDecoder({
         maxLineLength: this.opts.limits.maxBodyLineLength,
         maxBytes: this.opts.limits.maxMessageSize,
