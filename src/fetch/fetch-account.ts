@@ -251,7 +251,7 @@ async function fetchWith(
 }
 
 /** Enough RETRs in flight to cover about WINDOW_OCTETS of announced sizes (see WINDOW_OCTETS). */
-export function defaultWindow(fetch: readonly { octets: number }[]): number {
+function defaultWindow(fetch: readonly { octets: number }[]): number {
   if (fetch.length === 0) return MIN_WINDOW;
   const mean = fetch.reduce((s, m) => s + m.octets, 0) / fetch.length;
   return Math.min(MAX_WINDOW, Math.max(MIN_WINDOW, Math.ceil(WINDOW_OCTETS / Math.max(1, mean))));

@@ -7,8 +7,8 @@
 // is folded into the state file and emptied at the start and end of every run, so it stays short
 // and a torn line (a kill mid-append) can only be the last one.
 
-import { closeSync, promises as fs, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
-import { isMissing } from '../mailstore/io.js';
+import { closeSync, promises as fs, fsyncSync, ftruncateSync, openSync } from 'node:fs';
+import { isMissing, writeAllSync } from '../mailstore/io.js';
 import { isValidUid } from '../mailstore/maildir-names.js';
 import { Pop3Error } from '../protocol/errors.js';
 
@@ -112,14 +112,11 @@ function validTarget(t: unknown): boolean {
  */
 export class Journal {
   private appended = 0;
-  private fd: number;
 
   private constructor(
     readonly path: string,
-    fd: number,
-  ) {
-    this.fd = fd;
-  }
+    private fd: number,
+  ) {}
 
   static async open(path: string): Promise<Journal> {
     return new Journal(path, openSync(path, 'a', 0o600));
@@ -139,13 +136,7 @@ export class Journal {
     if (records.length === 0) return;
     let text = '';
     for (const r of records) text += `${JSON.stringify(r)}\n`;
-    const buf = Buffer.from(text, 'utf8');
-    let done = 0;
-    while (done < buf.length) {
-      const n = writeSync(this.fd, buf, done, buf.length - done);
-      if (n <= 0) throw new Error('write made no progress');
-      done += n;
-    }
+    writeAllSync(this.fd, Buffer.from(text, 'utf8'));
     if (opts.sync !== false) fsyncSync(this.fd);
     this.appended += records.length;
   }

@@ -253,7 +253,8 @@ const WRITE_BUFFER = 256 * 1024;
 /** Spare write buffers kept for the next writer (one is in use at a time in a fetch). */
 const spareBuffers: Buffer[] = [];
 
-function writeAllSync(fd: number, buf: Uint8Array): void {
+/** Write all of `buf` at the file's position with synchronous calls (see NewFileWriter for why). */
+export function writeAllSync(fd: number, buf: Uint8Array): void {
   let done = 0;
   while (done < buf.length) {
     const n = writeSync(fd, buf, done, buf.length - done);
@@ -289,11 +290,6 @@ export class NewFileWriter {
     private readonly opts: NewFileWriterOptions = {},
   ) {
     this.#maxBytes = opts.maxBytes ?? Number.MAX_SAFE_INTEGER;
-  }
-
-  /** Bytes taken so far. */
-  get bytes(): number {
-    return this.#bytes;
   }
 
   /** Append a chunk as it is. */
