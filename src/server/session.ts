@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { type Mailbox, MailboxBusyError, MessageGoneError } from '../mailstore/types.js';
 import { makeApopTimestamp } from '../protocol/apop.js';
-import { hasSecretArgs, redactCommand } from '../protocol/command.js';
+import { redactCommand } from '../protocol/command.js';
 import { DotEncoder } from '../protocol/dot-encoder.js';
 import { Pop3Error, printable } from '../protocol/errors.js';
 import { MAX_RESPONSE_OCTETS } from '../protocol/sasl/server/base.js';
@@ -266,14 +266,10 @@ export class Session {
     const cmd = parsed.command;
     const spec = COMMANDS.get(cmd.keyword);
     if (!spec) return this.badCommand('unknown command');
+    // The line as received (keyword upper-cased), secret arguments hidden by the one shared redactor;
+    // built only when someone logs debug. SASL continuations never come here (readContinuation).
     if (this.#host.options.logger?.debug) {
-      // The line as received (keyword upper-cased) unless its arguments hold a secret.
-      const shown = hasSecretArgs(cmd.keyword)
-        ? redactCommand(cmd.keyword, cmd.args)
-        : cmd.rest === ''
-          ? cmd.keyword
-          : `${cmd.keyword} ${cmd.rest}`;
-      this.log('debug', { command: shown }, 'command');
+      this.log('debug', { command: redactCommand(cmd.keyword, cmd.args) }, 'command');
     }
     if (!spec.states.includes(this.state)) return this.badCommand('command not valid in this state');
     if (cmd.keyword === 'PASS') this.pendingUser = previousUser;

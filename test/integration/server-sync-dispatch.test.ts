@@ -120,4 +120,36 @@ describe('synchronous dispatch of pipelined commands', () => {
     expect(lines).toEqual(['USER alice', 'PASS ***', 'RETR 2', 'LIST  1', 'NOOP']);
     expect(lines.join('\n')).not.toContain(PASSWORD);
   });
+
+  it('never logs a SASL response sent on its own line, nor one left over from a refused AUTH', async () => {
+    const logged: string[] = [];
+    const log = (o: object, m?: string) => logged.push(`${m} ${JSON.stringify(o)}`);
+    const logger: Logger = { debug: log, info: log, warn: log, error: log };
+    const { connect } = await start({ allowInsecureAuth: true, logger });
+    const c = await connect();
+    await c.line();
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    const wrong = 'Wr0ngSecret';
+    const secrets = [
+      wrong,
+      b64(wrong),
+      PASSWORD,
+      b64(PASSWORD),
+      b64(`\0alice\0${wrong}`),
+      b64(`\0alice\0${PASSWORD}`),
+    ];
+    // A refused AUTH whose response was pipelined behind it: that line is then read as a command.
+    c.send(`AUTH NOSUCH\r\n${b64(`\0alice\0${wrong}`)}\r\n`);
+    expect(await c.line()).toMatch(/^-ERR/);
+    expect(await c.line()).toMatch(/^-ERR/);
+    expect(await c.cmd('AUTH LOGIN')).toMatch(/^\+ /);
+    expect(await c.cmd(b64('alice'))).toMatch(/^\+ /);
+    expect(await c.cmd(b64(wrong))).toBe('-ERR [AUTH] authentication failed');
+    expect(await c.cmd('AUTH PLAIN')).toBe('+ ');
+    expect(await c.cmd(b64(`\0alice\0${PASSWORD}`))).toMatch(/^\+OK maildrop has/);
+    const all = logged.join('\n');
+    expect(all).toContain('"command":"AUTH LOGIN"');
+    expect(all).toContain('"command":"AUTH PLAIN"');
+    for (const secret of secrets) expect(all).not.toContain(secret);
+  });
 });
