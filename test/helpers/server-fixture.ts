@@ -11,7 +11,7 @@ import { type ConnectOptions, LineClient } from './pop3-wire.js';
 export const PASSWORD = 'correct horse';
 
 /** Alice's seeded messages as stored: CRLF lines with a dot line, bare LF lines, no final newline. */
-export const SEED_MESSAGES = [
+const SEED_MESSAGES = [
   'Subject: one\r\nFrom: a@example.org\r\n\r\nfirst body\r\n.hidden dot\r\n',
   'Subject: two\n\nbare LF\nlines\n',
   'Subject: three\r\n\r\nno final newline',

@@ -126,7 +126,7 @@ function describeTarget(t: TargetConfig): string {
 }
 
 /** 0 if every account did everything; its own code when there is one account that failed; else 1. */
-export function exitCodeFor(outcomes: readonly AccountOutcome[]): ExitCode {
+function exitCodeFor(outcomes: readonly AccountOutcome[]): ExitCode {
   const failed = outcomes.filter((o) => !o.ok);
   const partial = outcomes.some((o) => o.ok && (o.result.errors > 0 || o.result.failures.length > 0));
   if (failed.length === 0) return partial ? EXIT.INCOMPLETE : EXIT.OK;
@@ -136,7 +136,7 @@ export function exitCodeFor(outcomes: readonly AccountOutcome[]): ExitCode {
   return EXIT.INCOMPLETE;
 }
 
-export function outcomeJson(o: AccountOutcome): object {
+function outcomeJson(o: AccountOutcome): object {
   if (o.ok) return { ok: true, ...o.result };
   const f = describeFailure(o.error);
   return {
@@ -147,7 +147,7 @@ export function outcomeJson(o: AccountOutcome): object {
 }
 
 /** Build the fetcher's account configs: secrets resolved (and prompted for) once, before any connection. */
-export async function buildAccounts(
+async function buildAccounts(
   targets: Target[],
   flags: FetchFlags,
 ): Promise<{ accounts: FetchAccount[]; where: Map<string, string> }> {
