@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { isMissing, replaceFileAtomic } from './io.js';
+import { processIsDead } from './lock-file.js';
 
 export const SIZE_CACHE_FILE = 'pop3kit-sizes';
 const HEADER_V1 = 'pop3kit-sizes 1';
@@ -102,7 +103,7 @@ export async function sweepSizeCacheTemps(
     try {
       const st = await fs.lstat(path);
       if (!st.isFile()) continue;
-      if (pidAlive(Number(m[1])) && now - st.mtimeMs < SIZE_CACHE_TMP_STALE_MS) continue;
+      if (!processIsDead(Number(m[1])) && now - st.mtimeMs < SIZE_CACHE_TMP_STALE_MS) continue;
       await fs.unlink(path);
       removed++;
     } catch {
@@ -110,16 +111,4 @@ export async function sweepSizeCacheTemps(
     }
   }
   return removed;
-}
-
-function pidAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  if (pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
