@@ -4,6 +4,7 @@ import { closeSync, promises as fs, fsyncSync, openSync, unlinkSync, writeSync }
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { Pop3Error } from '../protocol/errors.js';
+import { WireSizeCounter } from '../protocol/wire-size.js';
 
 /** A message to deliver: bytes in memory, a Readable, or any async iterable of chunks. */
 export type MessageSource = Readable | Uint8Array | AsyncIterable<Uint8Array | string>;
@@ -402,6 +403,56 @@ export class NewFileWriter {
     if (this.#buf && spareBuffers.length < 2) spareBuffers.push(this.#buf);
     this.#buf = undefined;
     this.#n = 0;
+  }
+}
+
+/** How writeMessage stores a message. */
+export interface MessageWriteOptions {
+  /** Bytes written before the message (e.g. a Received: header); not reported to onBytes. */
+  head?: Uint8Array;
+  /** Called with the length of each source chunk as it arrives (progress). */
+  onBytes?: (n: number) => void;
+  /** 'lf' turns CRLF into LF as it writes; 'keep' (default) stores the bytes as given. */
+  lineEnds?: 'lf' | 'keep';
+}
+
+/**
+ * Create `file`, write `head` and `source` into it in one pass per chunk (line ends, wire size and
+ * the write), fsync and close it. Returns the bytes stored and the message's wire octets. On any
+ * failure, the source's too, nothing is left. The one write path of Maildir tmp/ and spool files.
+ */
+export async function writeMessage(
+  file: NewFileWriter,
+  source: MessageSource,
+  opts: MessageWriteOptions = {},
+): Promise<{ bytes: number; octets: number }> {
+  const conv = opts.lineEnds === 'lf' ? new CrlfToLfConverter() : undefined;
+  const counter = conv ? undefined : new WireSizeCounter();
+  const take = conv
+    ? (chunk: Uint8Array) => file.writeConverted(chunk, conv)
+    : (chunk: Uint8Array) => {
+        file.write(chunk);
+        counter?.push(chunk);
+      };
+  const onBytes = opts.onBytes;
+  try {
+    file.create();
+    if (opts.head) take(opts.head);
+    await pump(
+      source,
+      onBytes
+        ? (chunk) => {
+            onBytes(chunk.length);
+            take(chunk);
+          }
+        : take,
+    );
+    if (conv) file.endConverted(conv);
+    const octets = conv ? conv.octets : (counter?.octets ?? 0);
+    return { bytes: file.finish(), octets };
+  } catch (err) {
+    file.abort();
+    throw err;
   }
 }
 

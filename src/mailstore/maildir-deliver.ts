@@ -8,8 +8,7 @@ import { promises as fs, lstatSync, mkdirSync, renameSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Pop3Error } from '../protocol/errors.js';
-import { WireSizeCounter } from '../protocol/wire-size.js';
-import { CrlfToLfConverter, fsyncDirSync, isMissing, type MessageSource, NewFileWriter, pump } from './io.js';
+import { fsyncDirSync, isMissing, type MessageSource, NewFileWriter, writeMessage } from './io.js';
 
 export interface MaildirDeliverOptions {
   /** Refuse messages larger than this many stored bytes (default 1 GiB): error ELIMIT, nothing kept. */
@@ -99,44 +98,12 @@ export async function writeTmp(
     maxBytes: opts.maxBytes ?? DEFAULT_MAX_BYTES,
     onMissingDir: () => ensureMaildirSync(dir),
   });
-  // One pass per chunk: line ends, size, wire octets and the write.
-  let take: (chunk: Uint8Array) => void;
-  let finish: () => number;
-  if (opts.lineEnds === 'lf') {
-    const conv = new CrlfToLfConverter();
-    take = (chunk) => file.writeConverted(chunk, conv);
-    finish = () => {
-      file.endConverted(conv);
-      return conv.octets;
-    };
-  } else {
-    const counter = new WireSizeCounter();
-    take = (chunk) => {
-      file.write(chunk);
-      counter.push(chunk);
-    };
-    finish = () => counter.octets;
-  }
-  const onBytes = opts.onSourceBytes;
-  try {
-    file.create();
-    if (opts.head) take(opts.head);
-    await pump(
-      source,
-      onBytes
-        ? (chunk) => {
-            onBytes(chunk.length);
-            take(chunk);
-          }
-        : take,
-    );
-    const octets = finish();
-    const bytes = file.finish();
-    return { tmpPath, name: `${unique},S=${bytes},W=${octets}`, bytes, octets };
-  } catch (err) {
-    file.abort();
-    throw err;
-  }
+  const { bytes, octets } = await writeMessage(file, source, {
+    lineEnds: opts.lineEnds ?? 'keep',
+    ...(opts.head ? { head: opts.head } : {}),
+    ...(opts.onSourceBytes ? { onBytes: opts.onSourceBytes } : {}),
+  });
+  return { tmpPath, name: `${unique},S=${bytes},W=${octets}`, bytes, octets };
 }
 
 let lastDir = '';

@@ -2,7 +2,7 @@
 // on, so the next step works from complete, known bytes (the mbox append and its recovery; an
 // MDA's stdin, which then cannot end early if the fetcher dies).
 import { randomBytes } from 'node:crypto';
-import { CrlfToLfConverter, type MessageSource, NewFileWriter, pump } from '../../mailstore/io.js';
+import { type MessageSource, NewFileWriter, writeMessage } from '../../mailstore/io.js';
 import type { DeliveryContext } from './target.js';
 
 /** A fresh spool path under `prefix` (the account's spool prefix; compaction removes leftovers). */
@@ -20,23 +20,10 @@ export async function writeSpool(
   ctx: Pick<DeliveryContext, 'head' | 'onBytes'> = {},
   lineEnds: 'lf' | 'keep' = 'keep',
 ): Promise<number> {
-  const file = new NewFileWriter(path);
-  const conv = lineEnds === 'lf' ? new CrlfToLfConverter() : undefined;
-  const take = conv
-    ? (chunk: Buffer) => file.writeConverted(chunk, conv)
-    : (chunk: Buffer) => file.write(chunk);
-  const onBytes = ctx.onBytes;
-  try {
-    file.create();
-    if (ctx.head) take(ctx.head);
-    await pump(source, (chunk) => {
-      onBytes?.(chunk.length);
-      take(chunk);
-    });
-    if (conv) file.endConverted(conv);
-    return file.finish();
-  } catch (err) {
-    file.abort();
-    throw err;
-  }
+  const written = await writeMessage(new NewFileWriter(path), source, {
+    lineEnds,
+    ...(ctx.head ? { head: ctx.head } : {}),
+    ...(ctx.onBytes ? { onBytes: ctx.onBytes } : {}),
+  });
+  return written.bytes;
 }
