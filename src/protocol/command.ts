@@ -9,11 +9,6 @@ const FORBIDDEN = /[\r\n\0]/;
 /** Commands whose arguments are secrets, and how many leading arguments stay visible. */
 const SECRET_ARGS: Record<string, number> = { PASS: 0, APOP: 1, AUTH: 1 };
 
-/** True when the command's arguments hold a secret (redactCommand hides them). */
-export function hasSecretArgs(keyword: string): boolean {
-  return Object.hasOwn(SECRET_ARGS, keyword.toUpperCase());
-}
-
 /**
  * The form of a command that may be shown: secret arguments replaced by `***`.
  * Used for traces, logs and error messages, so a secret never reaches any of them.
