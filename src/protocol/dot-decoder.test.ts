@@ -287,6 +287,14 @@ describe('DotDecoder: decode() in place (the client hot path)', () => {
     expect(end).toBe(wire.length);
   });
 
+  it('a line ".CR" held across a chunk boundary still counts its CR against the cap', () => {
+    // Found by the property below: ".\r" | "\r\n" | ... with cap 3 took the fast path in the
+    // second chunk because the held CR was not yet counted, and let a 4-octet line through.
+    const chunks = [b('.\r'), b('\r\n'), b('.\r\n+OK\r\n')];
+    expect(decodeChunks(chunks, { maxLineLength: 3 }).error).toBe('ELIMIT');
+    expect(decodeChunks(chunks, { maxLineLength: 4 })).toMatchObject({ body: '\r\r\n', done: true });
+  });
+
   it('fast (no line can reach the cap) and line-by-line decoding agree, at random splits and caps', () => {
     const edgy = fc.constantFrom(0x0d, 0x0a, 0x2e, 0x2e, 0x41, 0x42, 0x00);
     const input = fc

@@ -104,6 +104,7 @@ export class DotDecoder {
           if (chunk[i] === CR) {
             i++;
             from = i; // hold the CR until we know whether LF follows
+            this.lineLength = 2; // counted now: the next chunk's fast-path check needs it
             this.state = State.DotCr;
           } else {
             this.state = State.Mid;
