@@ -9,19 +9,31 @@ const COLON = 0x3a;
 /** The part before the info separator `:`, as latin1 text (one char per byte). */
 function beforeInfo(name: Buffer): string {
   const colon = name.indexOf(COLON);
-  return (colon === -1 ? name : name.subarray(0, colon)).toString('latin1');
+  return name.toString('latin1', 0, colon === -1 ? name.length : colon);
 }
 
 /** The unique base of a Maildir file name (latin1, byte for byte): the same in new/ and cur/, with any flags. */
 export function maildirBase(name: Buffer): string {
-  const [first = '', ...fields] = beforeInfo(name).split(',');
+  return baseOf(beforeInfo(name));
+}
+
+/** `maildirBase` from the name's text before its `:` (most names have no `,` field: no work). */
+export function baseOf(text: string): string {
+  if (!text.includes(',')) return text;
+  const [first = '', ...fields] = text.split(',');
   const kept = fields.filter((f) => !/^[SW]=\d+$/.test(f));
   return [first, ...kept].join(',');
 }
 
 /** The `,W=<octets>` field (Dovecot's wire size) if the name has a sane one. */
 export function wireSizeFromName(name: Buffer): number | undefined {
-  for (const f of beforeInfo(name).split(',').slice(1)) {
+  return wireSizeOf(beforeInfo(name));
+}
+
+/** `wireSizeFromName` from the name's text before its `:`. */
+export function wireSizeOf(text: string): number | undefined {
+  if (!text.includes(',W=')) return undefined;
+  for (const f of text.split(',').slice(1)) {
     const m = /^W=(\d{1,15})$/.exec(f);
     if (m) return Number(m[1]);
   }

@@ -14,7 +14,7 @@ import { WireSizeCounter, wireOctetsOfStream } from '../protocol/wire-size.js';
 import { fsyncDir, isCode, isMissing } from './io.js';
 import { acquireLockFile, type HeldLock, PRIVATE_LOCK_UNREADABLE_STALE_MS } from './lock-file.js';
 import { ensureMaildir } from './maildir-deliver.js';
-import { derivedUid, maildirBase, uidForBase, wireSizeFromName } from './maildir-names.js';
+import { baseOf, derivedUid, uidForBase, wireSizeOf } from './maildir-names.js';
 import {
   isSizeCacheTemp,
   readSizeCache,
@@ -78,7 +78,8 @@ interface Entry {
   readonly base: string;
   octets: number;
   sub: Sub;
-  name: Buffer;
+  /** The file name, latin1 (one char per byte: Maildir names are bytes, not UTF-8). */
+  name: string;
   readonly bytes: number;
   readonly mtimeMs: number;
   /** False when another file shares the base: then a moved file cannot be found again by its base. */
@@ -126,8 +127,9 @@ export class MaildirStore implements MailStore {
     try {
       // Under the lock: no other pop3kit session writes this cache now.
       if (top.temps.length > 0) await sweepSizeCacheTemps(dir, top.temps);
-      const entries = await snapshot(dir, this.#maxMessages);
-      return new MaildirMailbox(dir, entries, lock);
+      const paths = new FilePaths(dir);
+      const entries = await snapshot(dir, paths, this.#maxMessages);
+      return new MaildirMailbox(dir, paths, entries, lock);
     } catch (err) {
       await lock.release();
       throw err;
@@ -135,9 +137,20 @@ export class MaildirStore implements MailStore {
   }
 }
 
-/** Path of `name` (bytes) in dir/sub. */
-function filePath(dir: string, sub: Sub, name: Buffer): Buffer {
-  return Buffer.concat([Buffer.from(join(dir, sub) + sep), name]);
+/** Paths (bytes) of the files in a Maildir's new/ and cur/: each folder's prefix made once. */
+class FilePaths {
+  readonly #prefix: Record<Sub, Buffer>;
+  constructor(dir: string) {
+    this.#prefix = { new: Buffer.from(join(dir, 'new') + sep), cur: Buffer.from(join(dir, 'cur') + sep) };
+  }
+  /** `name`: latin1, as listed. */
+  of(sub: Sub, name: string): Buffer {
+    const prefix = this.#prefix[sub];
+    const path = Buffer.allocUnsafe(prefix.length + name.length);
+    prefix.copy(path, 0);
+    path.write(name, prefix.length, 'latin1');
+    return path;
+  }
 }
 
 /** The Maildir's own entries: whether tmp/, new/ and cur/ are all there, and cache temp files. */
@@ -164,11 +177,17 @@ class Found {
   mtimeMs = -1;
   /** Octets from the size cache, -1 when unknown. */
   cachedOctets = -1;
+  readonly base: string;
+  /** The name's text before its `:` (latin1), read once for the base and the `,W=` field. */
+  readonly text: string;
   constructor(
     readonly sub: Sub,
-    readonly name: Buffer,
-    readonly base: string,
-  ) {}
+    readonly name: string,
+  ) {
+    const colon = name.indexOf(':');
+    this.text = colon === -1 ? name : name.slice(0, colon);
+    this.base = baseOf(this.text);
+  }
 }
 
 /**
@@ -178,26 +197,26 @@ class Found {
 async function listFiles(dir: string): Promise<Found[]> {
   const found: Found[] = [];
   for (const sub of SUBDIRS) {
-    let dirents: import('node:fs').Dirent<Buffer>[];
+    let dirents: import('node:fs').Dirent[];
     try {
-      dirents = await fs.readdir(join(dir, sub), { encoding: 'buffer', withFileTypes: true });
+      // latin1 names: one char per byte, so any name round-trips (see FilePaths.of).
+      dirents = await fs.readdir(join(dir, sub), { encoding: 'latin1', withFileTypes: true });
     } catch (err) {
       if (isMissing(err)) continue;
       throw err;
     }
-    for (const d of dirents)
-      if (d.name[0] !== 0x2e && d.isFile()) found.push(new Found(sub, d.name, maildirBase(d.name)));
+    for (const d of dirents) if (!d.name.startsWith('.') && d.isFile()) found.push(new Found(sub, d.name));
   }
   return found;
 }
 
 /** lstat a listed file: its size and mtime, or null when it is gone or no longer a regular file. */
 async function statFile(
-  dir: string,
-  f: { sub: Sub; name: Buffer },
+  paths: FilePaths,
+  f: { sub: Sub; name: string },
 ): Promise<{ bytes: number; mtimeMs: number } | null> {
   try {
-    const st = await fs.lstat(filePath(dir, f.sub, f.name));
+    const st = await fs.lstat(paths.of(f.sub, f.name));
     return st.isFile() ? { bytes: st.size, mtimeMs: st.mtimeMs } : null;
   } catch (err) {
     if (isMissing(err)) return null; // moved or removed meanwhile: not in this snapshot
@@ -210,9 +229,9 @@ function openNoFollow(path: Buffer): Promise<fs.FileHandle> {
   return fs.open(path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
 }
 
-async function snapshot(dir: string, maxMessages: number): Promise<Entry[]> {
+async function snapshot(dir: string, paths: FilePaths, maxMessages: number): Promise<Entry[]> {
   const listed = await listFiles(dir);
-  const cache = await readSizeCache(dir).catch(() => new Map<string, SizeEntry>());
+  const cache: ReadonlyMap<string, SizeEntry> = await readSizeCache(dir).catch(() => new Map());
 
   const baseCount = new Map<string, number>();
   for (const f of listed) baseCount.set(f.base, (baseCount.get(f.base) ?? 0) + 1);
@@ -233,7 +252,7 @@ async function snapshot(dir: string, maxMessages: number): Promise<Entry[]> {
   }
   for (let i = 0; i < unknown.length; i += LSTAT_PARALLEL) {
     const batch = unknown.slice(i, i + LSTAT_PARALLEL);
-    const stats = await Promise.all(batch.map((f) => statFile(dir, f)));
+    const stats = await Promise.all(batch.map((f) => statFile(paths, f)));
     for (let k = 0; k < batch.length; k++) {
       const st = stats[k];
       if (!st) continue;
@@ -247,23 +266,24 @@ async function snapshot(dir: string, maxMessages: number): Promise<Entry[]> {
       changed = true;
     }
   }
-  found.sort((a, b) => a.mtimeMs - b.mtimeMs || Buffer.compare(a.name, b.name));
+  // Delivery order; the name (byte order, as latin1 compares) breaks ties.
+  found.sort((a, b) => a.mtimeMs - b.mtimeMs || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
   const fresh = new Map<string, SizeEntry>();
   const used = new Set<string>();
   const entries: Entry[] = [];
   for (let index = 0; index < found.length; index++) {
     const f = found[index]!;
-    const fromName = wireSizeFromName(f.name);
+    const fromName = wireSizeOf(f.text);
     let octets = fromName ?? f.cachedOctets;
     if (index < maxMessages) {
       let uid = uidForBase(f.base);
       // Two files with one base (a copy left in new/ and cur/): the later one gets an id from its full name.
-      if (used.has(uid)) uid = derivedUid(`dup\0${f.sub}/${f.name.toString('latin1')}`);
+      if (used.has(uid)) uid = derivedUid(`dup\0${f.sub}/${f.name}`);
       if (!used.has(uid)) {
         used.add(uid);
         if (octets < 0) {
-          const counted = await countFile(filePath(dir, f.sub, f.name), f.bytes);
+          const counted = await countFile(paths.of(f.sub, f.name), f.bytes);
           if (counted === null) continue; // gone since the listing
           octets = counted;
           changed = true;
@@ -335,13 +355,15 @@ async function countFile(path: Buffer, bytes: number): Promise<number | null> {
 class MaildirMailbox implements Mailbox {
   readonly messages: readonly MessageInfo[];
   readonly #dir: string;
+  readonly #paths: FilePaths;
   readonly #byUid: Map<string, Entry>;
   readonly #lock: HeldLock;
   #released = false;
   #committed = false;
 
-  constructor(dir: string, entries: Entry[], lock: HeldLock) {
+  constructor(dir: string, paths: FilePaths, entries: Entry[], lock: HeldLock) {
     this.#dir = dir;
+    this.#paths = paths;
     this.#lock = lock;
     this.#byUid = new Map(entries.map((e) => [e.uid, e]));
     this.messages = Object.freeze(entries.map((e) => Object.freeze({ uid: e.uid, octets: e.octets })));
@@ -375,7 +397,7 @@ class MaildirMailbox implements Mailbox {
    * The size must be the listed one (a Maildir file never changes; one that did is not the listed
    * message). `undefined` for a larger message, or one that moved (open() finds it again).
    */
-  readSmall(uid: string, maxBytes: number): Buffer | undefined {
+  readSmall(uid: string, maxBytes: number, into?: (room: number) => Buffer): Buffer | undefined {
     const e = this.#entry(uid);
     if (e.bytes > maxBytes) return undefined;
     let fd: number;
@@ -390,7 +412,8 @@ class MaildirMailbox implements Mailbox {
       // One octet more than listed: a regular file's read comes back short only at its end, so
       // getting exactly the listed size shows the file still has it, without an fstat.
       const want = e.bytes + 1;
-      const buf = Buffer.allocUnsafe(want);
+      const buf = into ? into(want) : Buffer.allocUnsafe(want);
+      if (buf.length < want) throw new RangeError('readSmall: the offered buffer is too small');
       let got = readSync(fd, buf, 0, want, 0);
       // A short read before the listed size (not expected from a local file): read on to the end.
       while (got < e.bytes) {
@@ -407,7 +430,7 @@ class MaildirMailbox implements Mailbox {
 
   /** The entry's path (bytes), kept until the file is found elsewhere. */
   #pathOf(e: Entry): Buffer {
-    e.path ??= filePath(this.#dir, e.sub, e.name);
+    e.path ??= this.#paths.of(e.sub, e.name);
     return e.path;
   }
 
@@ -427,7 +450,7 @@ class MaildirMailbox implements Mailbox {
     const touched = new Set<Sub>();
     const unlink = async (e: Entry): Promise<'ok' | 'missing' | 'failed'> => {
       try {
-        await fs.unlink(filePath(this.#dir, e.sub, e.name));
+        await fs.unlink(this.#paths.of(e.sub, e.name));
         touched.add(e.sub);
         return 'ok';
       } catch (err) {
@@ -465,7 +488,7 @@ class MaildirMailbox implements Mailbox {
     const want = new Map(entries.map((e) => [e.base, e]));
     let found = false;
     for (const f of await listFiles(this.#dir)) {
-      const e = want.get(maildirBase(f.name));
+      const e = want.get(f.base);
       if (e) {
         e.sub = f.sub;
         e.name = f.name;

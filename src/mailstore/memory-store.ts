@@ -84,9 +84,12 @@ class MemoryMailbox implements Mailbox {
   }
 
   /** The stored bytes (a copy: the caller owns it) when at most `maxBytes`, else undefined. */
-  readSmall(uid: string, maxBytes: number): Buffer | undefined {
+  readSmall(uid: string, maxBytes: number, into?: (room: number) => Buffer): Buffer | undefined {
     const m = this.#message(uid);
-    return m.bytes.length <= maxBytes ? Buffer.from(m.bytes) : undefined;
+    if (m.bytes.length > maxBytes) return undefined;
+    if (!into) return Buffer.from(m.bytes);
+    const target = into(m.bytes.length);
+    return target.subarray(0, m.bytes.copy(target));
   }
 
   #message(uid: string): MemoryMessage {

@@ -32,19 +32,55 @@ export interface SizeEntry {
   mtimeMs?: number;
 }
 
-/** Read the cache: base (latin1) -> sizes. A missing, oversized or foreign file reads as empty. */
-export async function readSizeCache(maildir: string): Promise<Map<string, SizeEntry>> {
-  const map = new Map<string, SizeEntry>();
+/**
+ * Parses kept between logins, by Maildir: a login that reads the same text as the last one takes
+ * the parse it made then (comparing the text costs far less than parsing it again; a stamp such
+ * as the mtime could not tell apart two writes within one clock tick). Bounded by the entries held
+ * in all, the least recently used dropped first.
+ */
+const MEMO_MAX_ENTRIES = 200_000;
+const memo = new Map<string, { text: string; map: ReadonlyMap<string, SizeEntry> }>();
+let memoEntries = 0;
+
+function remember(maildir: string, text: string, map: ReadonlyMap<string, SizeEntry>): void {
+  const old = memo.get(maildir);
+  if (old) {
+    memo.delete(maildir);
+    memoEntries -= old.map.size;
+  }
+  if (map.size > MEMO_MAX_ENTRIES) return;
+  memo.set(maildir, { text, map });
+  memoEntries += map.size;
+  for (const [dir, held] of memo) {
+    if (memoEntries <= MEMO_MAX_ENTRIES) break;
+    memo.delete(dir);
+    memoEntries -= held.map.size;
+  }
+}
+
+/**
+ * Read the cache: base (latin1) -> sizes. A missing, oversized or foreign file reads as empty.
+ * The map may be shared with other callers: read it, never change it.
+ */
+export async function readSizeCache(maildir: string): Promise<ReadonlyMap<string, SizeEntry>> {
   let text: string;
   try {
     const path = join(maildir, SIZE_CACHE_FILE);
     const st = await fs.stat(path);
-    if (!st.isFile() || st.size > MAX_CACHE_BYTES) return map;
+    if (!st.isFile() || st.size > MAX_CACHE_BYTES) return new Map();
     text = await fs.readFile(path, 'latin1');
   } catch (err) {
-    if (isMissing(err)) return map;
+    if (isMissing(err)) return new Map();
     throw err;
   }
+  const seen = memo.get(maildir);
+  const map = seen !== undefined && seen.text === text ? seen.map : parseSizeCache(text);
+  remember(maildir, text, map);
+  return map;
+}
+
+function parseSizeCache(text: string): Map<string, SizeEntry> {
+  const map = new Map<string, SizeEntry>();
   const lines = text.split('\n');
   const v2 = lines[0] === HEADER;
   if (!v2 && lines[0] !== HEADER_V1) return map;

@@ -20,8 +20,13 @@ export interface Mailbox {
    * `undefined` means "use `open()` for this one" (larger, or the store prefers it). Throws
    * MessageGoneError when the message is gone or no longer the one listed. The caller owns the
    * buffer. Stores without it are served through `open()` as before.
+   *
+   * `into`, when given, offers a place for the bytes: `into(room)` returns a buffer of `room`
+   * octets, and the store reads into it and returns the part it filled (a subarray from its
+   * start). The server offers its reply buffer this way, so the message is not copied; a store
+   * may ignore the offer and return a buffer of its own.
    */
-  readSmall?(uid: string, maxBytes: number): Buffer | undefined;
+  readSmall?(uid: string, maxBytes: number, into?: (room: number) => Buffer): Buffer | undefined;
   /** UPDATE state: remove exactly these; returns uids that could not be removed. Crash-safe: a kill at any moment loses no message that is not in the list. */
   commit(deleted: readonly string[]): Promise<{ notRemoved: string[] }>;
   /** Release the lock without committing anything. Idempotent. Also called after commit. */

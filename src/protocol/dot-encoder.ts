@@ -3,6 +3,49 @@ import { CR, DOT, DOT_CRLF, EMPTY, LF } from './bytes.js';
 const CRLF_DOT_CRLF = Buffer.from('\r\n.\r\n');
 
 /**
+ * Encodes a whole stored message where it lies, for a server that reads a file straight into its
+ * reply buffer: the stored bytes are `buf[from, to)`, and the encoded body and its terminator are
+ * written from `at` forward (at <= from), the same transformation as DotEncoder. Each inserted byte
+ * (a CR before a bare LF, a '.' before a line-start dot) needs one octet of the gap `from - at`,
+ * so that writing never overtakes reading, and the closing bytes need up to 5 octets after the
+ * body. Returns the reply's end, or -1 when the gap or the room after `to` runs out; `buf` is
+ * then spoiled from `at` on, and the caller encodes another way (DotEncoder over a fresh read).
+ */
+export function encodeStoredInPlace(buf: Buffer, at: number, from: number, to: number): number {
+  let w = at;
+  let r = from;
+  const endsWithLf = to > from && buf[to - 1] === LF;
+  while (r < to) {
+    // r is at a line start here.
+    if (buf[r] === DOT) {
+      if (w >= r) return -1;
+      buf[w++] = DOT;
+    }
+    let lf = buf.indexOf(LF, r);
+    if (lf >= to) lf = -1; // past the message: not data
+    if (lf < 0) {
+      buf.copyWithin(w, r, to);
+      w += to - r;
+      break;
+    }
+    const hadCr = lf > r && buf[lf - 1] === CR;
+    if (w !== r) buf.copyWithin(w, r, lf);
+    w += lf - r;
+    if (!hadCr) {
+      // The CR takes the LF's place and the LF the next octet: one octet of gap is needed.
+      if (w >= lf) return -1;
+      buf[w++] = CR;
+    }
+    buf[w++] = LF;
+    r = lf + 1;
+  }
+  const tail = endsWithLf ? DOT_CRLF : CRLF_DOT_CRLF;
+  if (w + tail.length > buf.length) return -1;
+  buf.set(tail, w);
+  return w + tail.length;
+}
+
+/**
  * Streaming encoder from stored message bytes to a multi-line response body.
  *
  * Normalises line ends the way POP3 servers do (a bare LF becomes CRLF; a bare CR is

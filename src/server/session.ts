@@ -12,6 +12,7 @@ import { safeLog } from './logger.js';
 import { checkSnapshot, Maildrop, type NumberedMessage } from './maildrop.js';
 import { dataLine, errLine, okLine, type RespCode } from './responses.js';
 import type { CloseReason, PeerAddress, SessionHost, SessionInfo, SessionState } from './session-types.js';
+import { asBuffer, SmallReplies } from './small-reply.js';
 import { upgradeToTls } from './tls-upgrade.js';
 import type { TopLimiter } from './top-limiter.js';
 
@@ -87,6 +88,7 @@ export class Session {
   /** Messages sent whole in reply to RETR, and octets sent for RETR and TOP (status lines included). */
   #retrieved = 0;
   #retrieveOctets = 0;
+  readonly #smallReplies = new SmallReplies();
   #timer: NodeJS.Timeout | undefined;
   readonly #wakeOnClose = new Set<() => void>();
 
@@ -369,16 +371,17 @@ export class Session {
   sendMessage(msg: NumberedMessage, status: Buffer, limiter?: TopLimiter): Promise<void> | undefined {
     const mailbox = this.maildrop!.mailbox;
     if (mailbox.readSmall) {
-      let body: Buffer | undefined;
+      let reply: Buffer | undefined;
       try {
-        body = mailbox.readSmall(msg.uid, SMALL_MESSAGE_BYTES);
+        if (limiter) {
+          const body = mailbox.readSmall(msg.uid, SMALL_MESSAGE_BYTES);
+          if (body !== undefined) reply = DotEncoder.whole(status, limiter.push(asBuffer(body))).reply;
+        } else reply = this.#smallReplies.read(mailbox, msg, status, SMALL_MESSAGE_BYTES);
       } catch (err) {
         this.#unreadable(err, msg);
         return undefined;
       }
-      if (body !== undefined) {
-        if (!Buffer.isBuffer(body)) body = Buffer.from(body as Uint8Array);
-        const { reply } = DotEncoder.whole(status, limiter ? limiter.push(body) : body);
+      if (reply !== undefined) {
         this.send(reply);
         this.#retrieveOctets += reply.length;
         if (!limiter) this.#retrieved++;
