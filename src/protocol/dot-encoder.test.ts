@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { cutAt, threeWaySplits, twoWaySplits } from '../../scripts/fuzz/chunks.js';
 import { encodeReference, stuff, wireForm } from '../../scripts/fuzz/reference.js';
 import { DotDecoder } from './dot-decoder.js';
-import { DotEncoder } from './dot-encoder.js';
+import { DotEncoder, encodeStoredInPlace } from './dot-encoder.js';
 import { wireOctets } from './wire-size.js';
 
 const b = (s: string) => Buffer.from(s, 'latin1');
@@ -225,5 +225,63 @@ describe('DotEncoder: one output buffer per chunk (encode, encodeAfter, whole)',
     );
     parts.push(encoder.end());
     expect(Buffer.concat(parts).toString()).toBe('a\r\n..b\r\n..\r\n.\r\n');
+  });
+});
+
+describe('encodeStoredInPlace (a stored message encoded where it lies)', () => {
+  const edgy = fc.constantFrom(0x0d, 0x0a, 0x2e, 0x2e, 0x41, 0x00, 0xff);
+  const message = fc.oneof(
+    fc.uint8Array({ maxLength: 300 }),
+    fc.array(edgy, { maxLength: 300 }).map((a) => Uint8Array.from(a)),
+  );
+
+  /** head, `gap` octets of junk, the message, 5 octets of junk: the layout a server reads into. */
+  function layout(head: Buffer, gap: number, msg: Buffer): { buf: Buffer; from: number } {
+    const buf = Buffer.alloc(head.length + gap + msg.length + 5, 0x2e);
+    head.copy(buf, 0);
+    msg.copy(buf, head.length + gap);
+    return { buf, from: head.length + gap };
+  }
+
+  it('gives head + the reference encoding when the gap holds every inserted octet, and -1 exactly when it does not', () => {
+    fc.assert(
+      fc.property(message, fc.nat({ max: 320 }), (m, gap) => {
+        const msg = Buffer.from(m);
+        const head = b('+OK 1 octets\r\n');
+        const want = encodeReference(msg);
+        const endsWithLf = msg.length > 0 && msg[msg.length - 1] === 0x0a;
+        const inserted = want.length - 3 - msg.length - (endsWithLf ? 0 : 2);
+        const { buf, from } = layout(head, gap, msg);
+        const end = encodeStoredInPlace(buf, head.length, from, from + msg.length);
+        if (inserted > gap) {
+          expect(end).toBe(-1);
+          return;
+        }
+        expect(buf.subarray(0, end).equals(Buffer.concat([head, want]))).toBe(true);
+      }),
+      { numRuns: 600 },
+    );
+  });
+
+  it('stuffs dots and adds CRs in place, with the room exactly spent', () => {
+    const msg = b('.a\nb\r\n.\n');
+    const head = b('+OK\r\n');
+    // Four octets to insert: a dot before ".a", a CR before the first LF, a dot before ".", a CR before the last LF.
+    const exact = layout(head, 4, msg);
+    const end = encodeStoredInPlace(exact.buf, head.length, exact.from, exact.from + msg.length);
+    expect(exact.buf.subarray(0, end).toString('latin1')).toBe('+OK\r\n..a\r\nb\r\n..\r\n.\r\n');
+    const short = layout(head, 3, msg);
+    expect(encodeStoredInPlace(short.buf, head.length, short.from, short.from + msg.length)).toBe(-1);
+  });
+
+  it('ends an empty message and one without a final line end with CRLF before the terminator', () => {
+    const empty = layout(b('+OK\r\n'), 0, b(''));
+    expect(empty.buf.subarray(0, encodeStoredInPlace(empty.buf, 5, empty.from, empty.from)).toString()).toBe(
+      '+OK\r\n\r\n.\r\n',
+    );
+    const open = layout(b(''), 0, b('x\r\ny'));
+    expect(open.buf.subarray(0, encodeStoredInPlace(open.buf, 0, open.from, open.from + 4)).toString()).toBe(
+      'x\r\ny\r\n.\r\n',
+    );
   });
 });

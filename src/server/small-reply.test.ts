@@ -1,0 +1,76 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { encodeReference } from '../../scripts/fuzz/reference.js';
+import { MemoryStore } from '../mailstore/memory-store.js';
+import { type Mailbox, MessageGoneError } from '../mailstore/types.js';
+import { SmallReplies } from './small-reply.js';
+
+const status = Buffer.from('+OK message follows\r\n');
+
+/** A one-message mailbox, and how often its readSmall was called and with an `into` offer. */
+async function oneMessage(body: Uint8Array | string) {
+  const store = new MemoryStore();
+  store.add('u', body);
+  const mailbox = await store.openMailbox('u');
+  const calls = { plain: 0, into: 0 };
+  const readSmall = mailbox.readSmall!.bind(mailbox);
+  mailbox.readSmall = (uid, max, into) => {
+    if (into) calls.into++;
+    else calls.plain++;
+    return readSmall(uid, max, into);
+  };
+  const m = mailbox.messages[0]!;
+  return { mailbox, msg: { n: 1, uid: m.uid, octets: m.octets }, calls };
+}
+
+describe('SmallReplies', () => {
+  it('answers status + the dot-stuffed message + terminator, read once into the reply buffer', async () => {
+    const edgy = fc.constantFrom(0x0d, 0x0a, 0x2e, 0x41, 0x00, 0xff);
+    await fc.assert(
+      fc.asyncProperty(fc.array(edgy, { maxLength: 400 }), async (bytes) => {
+        const body = Uint8Array.from(bytes);
+        const { mailbox, msg, calls } = await oneMessage(body);
+        const reply = new SmallReplies().read(mailbox, msg, status, 1024);
+        expect(reply?.equals(Buffer.concat([status, encodeReference(body)]))).toBe(true);
+        expect(calls.into).toBe(1);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('reads a message with more line-start dots than the room allows a second time, and still answers it right', async () => {
+    const body = '.\n'.repeat(200);
+    const { mailbox, msg, calls } = await oneMessage(body);
+    const reply = new SmallReplies().read(mailbox, msg, status, 1024);
+    expect(reply?.equals(Buffer.concat([status, encodeReference(Buffer.from(body))]))).toBe(true);
+    expect(calls).toEqual({ into: 1, plain: 1 });
+    // A few dots fit the room: one read.
+    const few = await oneMessage('.a\n'.repeat(10));
+    new SmallReplies().read(few.mailbox, few.msg, status, 1024);
+    expect(few.calls).toEqual({ into: 1, plain: 0 });
+  });
+
+  it('serves a store that ignores the offer, and leaves a larger message to open()', async () => {
+    const { mailbox, msg } = await oneMessage('a\n.b\n');
+    const own: Mailbox = { ...mailbox, readSmall: (uid, max) => mailbox.readSmall!(uid, max) };
+    expect(new SmallReplies().read(own, msg, status, 1024)?.toString()).toBe(
+      '+OK message follows\r\na\r\n..b\r\n.\r\n',
+    );
+    expect(new SmallReplies().read(mailbox, msg, status, 3)).toBeUndefined();
+    const streamOnly: Mailbox = { ...mailbox, readSmall: undefined };
+    expect(new SmallReplies().read(streamOnly, msg, status, 1024)).toBeUndefined();
+  });
+
+  it('passes on what the store throws (a vanished message), and is usable again afterwards', async () => {
+    const { mailbox, msg } = await oneMessage('x\n');
+    const replies = new SmallReplies();
+    const gone: Mailbox = {
+      ...mailbox,
+      readSmall: () => {
+        throw new MessageGoneError();
+      },
+    };
+    expect(() => replies.read(gone, msg, status, 1024)).toThrow(MessageGoneError);
+    expect(replies.read(mailbox, msg, status, 1024)?.toString()).toBe('+OK message follows\r\nx\r\n.\r\n');
+  });
+});
