@@ -298,9 +298,20 @@ export class Session {
 
   /** Queue bytes for the client; a no-op once the session is closed. */
   send(data: Buffer | string): void {
-    if (this.#closed || this.#socket.destroyed || this.#socket.writableEnded) return;
+    if (!this.#canWrite()) return;
     this.#sinceYield += data.length;
     this.#socket.write(data);
+  }
+
+  #canWrite(): boolean {
+    return !this.#closed && !this.#socket.destroyed && !this.#socket.writableEnded;
+  }
+
+  /** A small message's reply, whose buffer goes back to the pool once written. */
+  #sendSmallReply(reply: Buffer): void {
+    if (!this.#canWrite()) return;
+    this.#sinceYield += reply.length;
+    this.#socket.write(reply, this.#smallReplies.onWritten(reply));
   }
 
   ok(text = ''): void {
@@ -382,7 +393,8 @@ export class Session {
         return undefined;
       }
       if (reply !== undefined) {
-        this.send(reply);
+        if (limiter) this.send(reply);
+        else this.#sendSmallReply(reply);
         this.#retrieveOctets += reply.length;
         if (!limiter) this.#retrieved++;
         return undefined;

@@ -1,6 +1,7 @@
 import type { Mailbox } from '../mailstore/types.js';
 import { DotEncoder, encodeStoredInPlace } from '../protocol/dot-encoder.js';
 import type { NumberedMessage } from './maildrop.js';
+import { type ReplyPool, sharedReplyPool } from './reply-pool.js';
 
 const EMPTY = Buffer.alloc(0);
 /**
@@ -20,16 +21,23 @@ const CLOSE_ROOM = 5;
  * new buffer as before. One per session; `read` is synchronous, so its fields never outlive a call.
  */
 export class SmallReplies {
-  #reply = EMPTY;
+  readonly #pool: ReplyPool;
+  /** Replies handed to the socket and not yet written, in write order. */
+  readonly #inFlight: Buffer[] = [];
+  #reply: Buffer = EMPTY;
   #from = 0;
   #headLength = 0;
   #octets = 0;
+
+  constructor(pool: ReplyPool = sharedReplyPool) {
+    this.#pool = pool;
+  }
 
   /** The buffer offered to the store: the stored bytes go at `#from`, the status line before them. */
   readonly #into = (room: number): Buffer => {
     if (!Number.isSafeInteger(room) || room < 0) throw new RangeError(`bad read size ${room}`);
     const cap = this.#headLength + Math.max(this.#octets, room) + DOT_ROOM + CLOSE_ROOM;
-    this.#reply = Buffer.allocUnsafe(cap);
+    this.#reply = this.#pool.take(cap);
     this.#from = cap - CLOSE_ROOM - room;
     return this.#reply.subarray(this.#from, this.#from + room);
   };
@@ -66,6 +74,21 @@ export class SmallReplies {
     }
     return DotEncoder.whole(status, asBuffer(body)).reply;
   }
+
+  /**
+   * The callback to write a reply of `read` with (socket.write(reply, callback)): once the socket
+   * has written it, its buffer goes back to the pool. Writes complete in order, so the oldest reply
+   * in flight is the one written. After a failed write nothing is reused.
+   */
+  onWritten(reply: Buffer): (err?: Error | null) => void {
+    this.#inFlight.push(reply);
+    return this.#written;
+  }
+
+  readonly #written = (err?: Error | null): void => {
+    const reply = this.#inFlight.shift();
+    if (reply !== undefined && !err) this.#pool.give(reply);
+  };
 }
 
 /** A store written in plain JS may hand back a Uint8Array. */
