@@ -288,6 +288,62 @@ describe('MaildirStore: sessions', () => {
   });
 });
 
+describe('MaildirStore: a listing kept while new/ and cur/ do not change', () => {
+  const hexBase = Buffer.from('1700.k.host').toString('hex');
+  /** Date new/ and cur/ back, as if their last change were long past. */
+  const settle = async () => {
+    for (const sub of ['new', 'cur']) await fs.utimes(join(dir, sub), 1_700_000_000, 1_700_000_000);
+  };
+  /** Doctor the size cache: a fresh listing believes it, a kept one does not look. */
+  const doctor = async (octets: number) => {
+    const path = join(dir, SIZE_CACHE_FILE);
+    const cached = await fs.readFile(path, 'latin1');
+    await fs.writeFile(
+      path,
+      cached.replace(new RegExp(`^${hexBase} (\\d+) \\d+ `, 'm'), `${hexBase} $1 ${octets} `),
+    );
+  };
+
+  it('serves the next login from the kept listing while the folders stand still', async () => {
+    await put('new', '1700.k.host', 'a\nb\n', 100);
+    await settle();
+    const store = new MaildirStore({ root });
+    expect(await withBox(store, (mb) => mb.messages)).toEqual([{ uid: '1700.k.host', octets: 6 }]);
+    await doctor(60);
+    expect(await withBox(store, (mb) => mb.messages[0]!.octets)).toBe(6);
+    // Another store instance keeps nothing: it lists, and believes the cache.
+    expect(await withBox(new MaildirStore({ root }), (mb) => mb.messages[0]!.octets)).toBe(60);
+  });
+
+  it('lists again once a folder changes: new mail, a removal, a move to cur/', async () => {
+    await put('new', '1700.k.host', 'a\nb\n', 100);
+    await settle();
+    const store = new MaildirStore({ root });
+    const uids = (mb: { messages: readonly { uid: string }[] }) => mb.messages.map((m) => m.uid);
+    expect(await withBox(store, uids)).toEqual(['1700.k.host']);
+    await put('new', '1700.m.host', 'm\n', 200);
+    expect(await withBox(store, uids)).toEqual(['1700.k.host', '1700.m.host']);
+    await settle();
+    await fs.rename(join(dir, 'new', '1700.k.host'), join(dir, 'cur', '1700.k.host:2,S'));
+    const moved = await withBox(store, async (mb) => {
+      expect(mb.readSmall!('1700.k.host', 100)?.toString()).toBe('a\nb\n');
+      return uids(mb);
+    });
+    expect(moved).toEqual(['1700.k.host', '1700.m.host']);
+    await settle();
+    await withBox(store, (mb) => mb.commit(['1700.m.host']));
+    expect(await withBox(store, uids)).toEqual(['1700.k.host']);
+  });
+
+  it('does not keep a listing taken right after a change (a second change in the same clock tick would not show)', async () => {
+    await put('new', '1700.k.host', 'a\nb\n', 100); // new/ changed just now
+    const store = new MaildirStore({ root });
+    expect(await withBox(store, (mb) => mb.messages[0]!.octets)).toBe(6);
+    await doctor(60);
+    expect(await withBox(store, (mb) => mb.messages[0]!.octets)).toBe(60);
+  });
+});
+
 describe('MaildirStore: locking', () => {
   it('one session per mailbox, across store instances; release frees it', async () => {
     const a = new MaildirStore({ root });

@@ -93,6 +93,8 @@ export class MaildirStore implements MailStore {
   readonly #staleMs: number;
   readonly #maxMessages: number;
   readonly #create: boolean;
+  readonly #kept = new Map<string, KeptListing>();
+  #keptEntries = 0;
 
   constructor(opts: MaildirStoreOptions) {
     this.#root = opts.root;
@@ -112,6 +114,41 @@ export class MaildirStore implements MailStore {
     return dir;
   }
 
+  /** The entries of a login's snapshot: the last one's again when its folders have not changed. */
+  async #entries(dir: string, paths: FilePaths): Promise<Entry[]> {
+    const started = Date.now();
+    const folders = await folderStamp(dir);
+    const kept = this.#kept.get(dir);
+    if (folders !== undefined && kept?.stamp === folders.stamp) {
+      this.#keep(dir, kept); // now the most recently used
+      return kept.entries.map(copyEntry);
+    }
+    const entries = await snapshot(dir, paths, this.#maxMessages);
+    if (folders !== undefined && started - folders.changedMs >= SETTLED_MS)
+      this.#keep(dir, { stamp: folders.stamp, entries: entries.map(copyEntry) });
+    else this.#forget(dir);
+    return entries;
+  }
+
+  #keep(dir: string, listing: KeptListing): void {
+    this.#forget(dir);
+    if (listing.entries.length > KEPT_MAX_ENTRIES) return;
+    this.#kept.set(dir, listing);
+    this.#keptEntries += listing.entries.length;
+    for (const [other, held] of this.#kept) {
+      if (this.#keptEntries <= KEPT_MAX_ENTRIES) break;
+      this.#kept.delete(other);
+      this.#keptEntries -= held.entries.length;
+    }
+  }
+
+  #forget(dir: string): void {
+    const held = this.#kept.get(dir);
+    if (!held) return;
+    this.#kept.delete(dir);
+    this.#keptEntries -= held.entries.length;
+  }
+
   async openMailbox(user: string): Promise<Mailbox> {
     const dir = this.maildirOf(user);
     const top = await listTop(dir);
@@ -128,13 +165,50 @@ export class MaildirStore implements MailStore {
       // Under the lock: no other pop3kit session writes this cache now.
       if (top.temps.length > 0) await sweepSizeCacheTemps(dir, top.temps);
       const paths = new FilePaths(dir);
-      const entries = await snapshot(dir, paths, this.#maxMessages);
-      return new MaildirMailbox(dir, paths, entries, lock);
+      return new MaildirMailbox(dir, paths, await this.#entries(dir, paths), lock);
     } catch (err) {
       await lock.release();
       throw err;
     }
   }
+}
+
+/**
+ * A snapshot's entries, kept for the next login while neither new/ nor cur/ changes (Dovecot trusts
+ * its index the same way): a file added, removed or renamed sets its folder's mtime (and ctime) to
+ * now. A second change within the file system's clock tick after the first leaves them as they
+ * were, so a listing is kept only when it began at least SETTLED_MS after the folders' mtimes.
+ */
+interface KeptListing {
+  stamp: string;
+  entries: readonly Entry[];
+}
+const SETTLED_MS = 2000;
+/** Entries kept across all Maildirs of a store (the least recently used dropped first). */
+const KEPT_MAX_ENTRIES = 200_000;
+
+/** The state of new/ and cur/ (identity and change times), or undefined when one is missing. */
+async function folderStamp(dir: string): Promise<{ stamp: string; changedMs: number } | undefined> {
+  let stamp = '';
+  let changedMs = 0;
+  for (const sub of SUBDIRS) {
+    let st: import('node:fs').Stats;
+    try {
+      st = await fs.stat(join(dir, sub));
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
+    stamp += `${st.dev}:${st.ino}:${st.mtimeMs}:${st.ctimeMs};`;
+    // A change of entries sets mtime to now; while mtime is old, any such change alters it.
+    changedMs = Math.max(changedMs, st.mtimeMs);
+  }
+  return { stamp, changedMs };
+}
+
+/** A session's own copy of a kept entry (sessions change theirs when a file moved). */
+function copyEntry(e: Entry): Entry {
+  return { ...e };
 }
 
 /** Paths (bytes) of the files in a Maildir's new/ and cur/: each folder's prefix made once. */
