@@ -6,7 +6,7 @@
 // Small messages are read synchronously in one go (readSmall), larger ones streamed in big reads.
 // Commit unlinks exactly the listed messages.
 
-import { closeSync, promises as fs, constants as fsc, openSync, readSync } from 'node:fs';
+import { closeSync, promises as fs, constants as fsc, lstatSync, openSync, readSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Pop3Error, printable } from '../protocol/errors.js';
@@ -51,8 +51,8 @@ type Sub = (typeof SUBDIRS)[number];
  * form) in memory.
  */
 export const LARGE_READ_BYTES = 512 * 1024;
-/** lstat calls in flight at once when a login meets files the size cache does not know. */
-const LSTAT_PARALLEL = 32;
+/** Files a login lstats (those the size cache does not know) between two turns of the event loop. */
+const LSTAT_RUN = 512;
 
 /**
  * Throws EARGUMENT unless `user` is safe as one path component: 1-255 bytes, no `/` or `\`,
@@ -285,17 +285,13 @@ async function listFiles(dir: string): Promise<Found[]> {
 }
 
 /** lstat a listed file: its size and mtime, or null when it is gone or no longer a regular file. */
-async function statFile(
+function statFile(
   paths: FilePaths,
   f: { sub: Sub; name: string },
-): Promise<{ bytes: number; mtimeMs: number } | null> {
-  try {
-    const st = await fs.lstat(paths.of(f.sub, f.name));
-    return st.isFile() ? { bytes: st.size, mtimeMs: st.mtimeMs } : null;
-  } catch (err) {
-    if (isMissing(err)) return null; // moved or removed meanwhile: not in this snapshot
-    throw err;
-  }
+): { bytes: number; mtimeMs: number } | null {
+  // undefined: moved or removed meanwhile, so not in this snapshot.
+  const st = lstatSync(paths.of(f.sub, f.name), { throwIfNoEntry: false });
+  return st?.isFile() ? { bytes: st.size, mtimeMs: st.mtimeMs } : null;
 }
 
 /** Open a message file for reading, refusing symlinks swapped in after the scan. */
@@ -324,21 +320,19 @@ async function snapshot(dir: string, paths: FilePaths, maxMessages: number): Pro
       found.push(f);
     } else unknown.push(f);
   }
-  for (let i = 0; i < unknown.length; i += LSTAT_PARALLEL) {
-    const batch = unknown.slice(i, i + LSTAT_PARALLEL);
-    const stats = await Promise.all(batch.map((f) => statFile(paths, f)));
-    for (let k = 0; k < batch.length; k++) {
-      const st = stats[k];
-      if (!st) continue;
-      const f = batch[k]!;
-      const hit = cache.get(f.base);
-      f.bytes = st.bytes;
-      f.mtimeMs = st.mtimeMs;
-      // An entry without an mtime (version 1) or for a shared base counts only if the size agrees.
-      if (hit && hit.bytes === st.bytes) f.cachedOctets = hit.octets;
-      found.push(f);
-      changed = true;
-    }
+  for (let i = 0; i < unknown.length; i++) {
+    // Synchronous lstats of a local folder take microseconds each; other sessions get a turn between runs.
+    if (i > 0 && i % LSTAT_RUN === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    const f = unknown[i]!;
+    const st = statFile(paths, f);
+    if (!st) continue;
+    const hit = cache.get(f.base);
+    f.bytes = st.bytes;
+    f.mtimeMs = st.mtimeMs;
+    // An entry without an mtime (version 1) or for a shared base counts only if the size agrees.
+    if (hit && hit.bytes === st.bytes) f.cachedOctets = hit.octets;
+    found.push(f);
+    changed = true;
   }
   // Delivery order; the name (byte order, as latin1 compares) breaks ties.
   found.sort((a, b) => a.mtimeMs - b.mtimeMs || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -385,8 +379,10 @@ async function snapshot(dir: string, paths: FilePaths, maxMessages: number): Pro
   return entries;
 }
 
-/** Files up to this size are counted with one synchronous read (as readSmall reads them). */
+/** Files up to this size are counted with synchronous reads (as readSmall reads them). */
 const SYNC_COUNT_BYTES = 256 * 1024;
+/** The read buffer of synchronous counts (used only within one synchronous call, so one serves all). */
+let countBuffer: Buffer | undefined;
 
 /** Wire octets of a message file, or null when it is gone. `bytes`: its size as listed. */
 async function countFile(path: Buffer, bytes: number): Promise<number | null> {
@@ -400,7 +396,9 @@ async function countFile(path: Buffer, bytes: number): Promise<number | null> {
     }
     try {
       // Counted as it is now; a read that finds another size fails later (readSmall / open).
-      const buf = Buffer.allocUnsafe(bytes + 1);
+      // One buffer for every count: a login that counts 2000 files allocates none per file.
+      countBuffer ??= Buffer.allocUnsafeSlow(64 * 1024);
+      const buf = countBuffer;
       const counter = new WireSizeCounter();
       for (;;) {
         const n = readSync(fd, buf, 0, buf.length, null);
