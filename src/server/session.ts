@@ -33,8 +33,10 @@ const WRITE_SLICE = 512 * 1024;
 /**
  * Replies to commands that were already pipelined are corked together up to about this many
  * octets before they are flushed (one writev for many replies) and backpressure is honoured.
+ * Measured with mpop fetching 2000 small messages: 64 KiB gets the first replies to the client
+ * sooner than 256 KiB (wall time 8 % lower) for the same CPU; 16 KiB costs more writev calls.
  */
-const OUTPUT_BATCH = 256 * 1024;
+const OUTPUT_BATCH = 64 * 1024;
 /**
  * Fairness among sessions: after writing this much without waiting for the client, a session
  * yields the event loop once (setImmediate) so that the others get their turn, even when its
