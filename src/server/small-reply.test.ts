@@ -61,6 +61,15 @@ describe('SmallReplies', () => {
     expect(new SmallReplies().read(streamOnly, msg, status, 1024)).toBeUndefined();
   });
 
+  it('refuses a store that asks for more room than the size limit allows', async () => {
+    const { mailbox, msg } = await oneMessage('x\n');
+    const greedy: Mailbox = {
+      ...mailbox,
+      readSmall: (_uid, _max, into) => into?.(1 << 30),
+    };
+    expect(() => new SmallReplies().read(greedy, msg, status, 1024)).toThrow(RangeError);
+  });
+
   it('passes on what the store throws (a vanished message), and is usable again afterwards', async () => {
     const { mailbox, msg } = await oneMessage('x\n');
     const replies = new SmallReplies();

@@ -28,6 +28,7 @@ export class SmallReplies {
   #from = 0;
   #headLength = 0;
   #octets = 0;
+  #maxRoom = 0;
 
   constructor(pool: ReplyPool = sharedReplyPool) {
     this.#pool = pool;
@@ -35,7 +36,9 @@ export class SmallReplies {
 
   /** The buffer offered to the store: the stored bytes go at `#from`, the status line before them. */
   readonly #into = (room: number): Buffer => {
-    if (!Number.isSafeInteger(room) || room < 0) throw new RangeError(`bad read size ${room}`);
+    // A store asks for its message's size (+1 to see a grown file); more is a broken store.
+    if (!Number.isSafeInteger(room) || room < 0 || room > this.#maxRoom)
+      throw new RangeError(`readSmall asked for ${room} octets`);
     const cap = this.#headLength + Math.max(this.#octets, room) + DOT_ROOM + CLOSE_ROOM;
     this.#reply = this.#pool.take(cap);
     this.#from = cap - CLOSE_ROOM - room;
@@ -51,6 +54,7 @@ export class SmallReplies {
     if (!readSmall) return undefined;
     this.#headLength = status.length;
     this.#octets = msg.octets;
+    this.#maxRoom = maxBytes + 1;
     let body: Buffer | undefined;
     let reply: Buffer;
     try {
