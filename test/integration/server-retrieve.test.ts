@@ -8,6 +8,7 @@ import { ensureMaildir } from '../../src/mailstore/maildir-deliver.js';
 import { LARGE_READ_BYTES } from '../../src/mailstore/maildir-store.js';
 import { MaildirStore, MemoryStore } from '../../src/server/index.js';
 import { SMALL_MESSAGE_BYTES } from '../../src/server/session.js';
+import { testCerts } from '../helpers/certs.js';
 import { login, PASSWORD, useServerFixture } from '../helpers/server-fixture.js';
 
 // RETR and TOP over both read paths of the server: small messages read at once (Mailbox.readSmall)
@@ -159,4 +160,38 @@ describe('a message that vanished or changed after the listing', () => {
     expect(records.filter((r) => r.msg === 'message vanished from the maildrop')).toHaveLength(5);
     expect(records.filter((r) => r.level === 'error')).toEqual([]);
   }, 30_000);
+});
+
+describe('reply buffers reused while earlier replies still wait to be written', () => {
+  // Small replies are built in pooled buffers that return to the pool when the socket has written
+  // them. A client that pipelines many RETRs and then stops reading makes the session wait for
+  // drain with replies queued; if a buffer came back before its write, a later reply would
+  // overwrite an earlier one and the client would see it. Plain and TLS (whose writes complete
+  // only once the encrypted records are out).
+  const messages = Array.from({ length: 400 }, (_, i) =>
+    i % 7 === 3
+      ? Buffer.from(`Subject: dots ${i}\n\n${'.\n..x\n'.repeat(40 + i)}`)
+      : message(500 + ((i * 977) % 24_000), i + 11),
+  );
+
+  for (const implicitTls of [false, true]) {
+    it(`${implicitTls ? 'implicit TLS' : 'plain'}: 400 pipelined RETRs read after a stall come back exactly`, async () => {
+      const store = new MemoryStore();
+      for (const m of messages) store.add('alice', m);
+      const tls = implicitTls ? { tls: { key: testCerts().server.key, cert: testCerts().server.cert } } : {};
+      const { connect } = await start({ store, allowInsecureAuth: true, ...tls }, { implicitTls });
+      const c = await connect({ implicitTls });
+      await c.line();
+      expect(await login(c)).toMatch(/^\+OK/);
+      c.stream.pause();
+      c.send(messages.map((_, i) => `RETR ${i + 1}\r\n`).join(''));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      c.stream.resume();
+      for (let i = 0; i < messages.length; i++) {
+        expect(await c.line()).toMatch(/^\+OK \d+ octets$/);
+        expect((await c.body()).equals(encodeReference(messages[i]!)), `RETR ${i + 1}`).toBe(true);
+      }
+      expect(await c.cmd('QUIT')).toMatch(/^\+OK/);
+    }, 60_000);
+  }
 });
