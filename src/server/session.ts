@@ -225,7 +225,9 @@ export class Session {
    */
   async #afterCommand(): Promise<void> {
     if (this.#closed) return;
-    if (this.#socket.writableLength >= OUTPUT_BATCH || this.#input.pending === 0) await this.drain();
+    if (this.#socket.writableLength >= OUTPUT_BATCH || this.#input.pending === 0) {
+      if (!this.#flushed()) await this.drain();
+    }
     if (this.#sinceYield >= TURN_BUDGET && !this.#closed) {
       this.#uncork();
       this.#sinceYield = 0;
@@ -338,8 +340,7 @@ export class Session {
 
   /** Wait until the socket can take more (honouring a client that reads slowly or not at all). */
   async drain(): Promise<void> {
-    if (this.#closed || !this.#socket.writableNeedDrain) return;
-    this.#uncork();
+    if (this.#closed || !this.#socket.writableNeedDrain || this.#flushed()) return;
     const socket = this.#socket;
     await new Promise<void>((resolve) => {
       const done = () => {
@@ -664,6 +665,15 @@ export class Session {
     if (this.#corked || this.#closed) return;
     this.#corked = true;
     this.#socket.cork();
+  }
+
+  /**
+   * Send what is corked; true when the kernel took it all at once. Node emits 'drain' only on the
+   * next tick even then, and waiting for it would cost a promise and an event per batch.
+   */
+  #flushed(): boolean {
+    this.#uncork();
+    return this.#socket.writableLength === 0;
   }
 
   #uncork(): void {
