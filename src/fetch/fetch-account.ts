@@ -257,11 +257,18 @@ function defaultWindow(fetch: readonly { octets: number }[]): number {
   return Math.min(MAX_WINDOW, Math.max(MIN_WINDOW, Math.ceil(WINDOW_OCTETS / Math.max(1, mean))));
 }
 
-/** UIDL and LIST joined. Without UIDL there is no identity to fetch exactly once by. */
+/**
+ * UIDL and LIST joined. Without UIDL there is no identity to fetch exactly once by. Both are asked
+ * at once: with PIPELINING they share a round trip (the client sends LIST after UIDL's reply
+ * otherwise); a LIST whose UIDL failed is left unread.
+ */
 async function listMessages(client: Pop3Client): Promise<ServerMessage[]> {
+  const uidlAsked = client.uidl();
+  const listAsked = client.list();
+  listAsked.catch(() => {}); // awaited below, unless UIDL fails first
   let uidl: { n: number; uid: string }[];
   try {
-    uidl = await client.uidl();
+    uidl = await uidlAsked;
   } catch (err) {
     if (err instanceof Pop3Error && err.code === 'ESERVER') {
       throw new Pop3Error('the server does not support UIDL, which fetch needs to know which mail is new', {
@@ -273,7 +280,7 @@ async function listMessages(client: Pop3Client): Promise<ServerMessage[]> {
     }
     throw err;
   }
-  return joinListing(uidl, await client.list());
+  return joinListing(uidl, await listAsked);
 }
 
 function checkPolicy(p: FetchPolicy): void {

@@ -137,6 +137,41 @@ describe('fetch against misbehaving servers', () => {
     expect(await maildir()).toEqual(['Subject: 1\n', 'Subject: 2\n', 'Subject: 3\n', 'Subject: 4\n']);
   });
 
+  it('asks UIDL and LIST in one round trip when the server offers PIPELINING', async () => {
+    const capa = [...CAPA, 'PIPELINING'];
+    peer = await scriptedPeer(async (c) => {
+      await login(c, capa);
+      // Both before either is answered: a client waiting for UIDL's reply would time out here.
+      await c.expect('UIDL');
+      expect(await c.readLine(2000)).toBe('LIST');
+      c.send('+OK\r\n1 only\r\n.\r\n+OK\r\n1 20\r\n.\r\n');
+      await c.expect('RETR 1');
+      c.send('+OK\r\nSubject: only\r\n.\r\n');
+      await c.expect('QUIT');
+      c.send('+OK bye\r\n');
+      c.end();
+    });
+    const r = await fetchAccount(account(peer.port));
+    await peer.done;
+    expect(r).toMatchObject({ new: 1, delivered: 1, warnings: [] });
+    expect(await maildir()).toEqual(['Subject: only\n']);
+  });
+
+  it('refuses without UIDL even when LIST went out with it (pipelined) and was answered', async () => {
+    peer = await scriptedPeer(async (c) => {
+      await login(c, ['USER', 'UIDL', 'PIPELINING']);
+      await c.expect('UIDL');
+      await c.expect('LIST');
+      c.send('-ERR unknown command\r\n+OK\r\n1 20\r\n.\r\n');
+      await c.closedByClient();
+    });
+    await expect(fetchAccount(account(peer.port))).rejects.toMatchObject({
+      code: 'ESERVER',
+      message: expect.stringContaining('does not support UIDL'),
+    });
+    expect(await maildir()).toEqual([]);
+  });
+
   it('refuses to fetch without UIDL, with a clear error', async () => {
     peer = await scriptedPeer(async (c) => {
       await login(c);
