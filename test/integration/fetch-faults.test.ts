@@ -172,6 +172,58 @@ describe('fetch against misbehaving servers', () => {
     expect(await maildir()).toEqual([]);
   });
 
+  it('keep mode: the final compaction runs while QUIT is answered; the lock is held until it is', async () => {
+    const paths = () => accountPaths(join(dir, 'state'), accountId(account(peer!.port).connection));
+    const during: { saved?: boolean; locked?: boolean } = {};
+    peer = await scriptedPeer(async (c) => {
+      await login(c);
+      await c.expect('UIDL');
+      c.send('+OK\r\n1 a\r\n2 b\r\n.\r\n');
+      await c.expect('LIST');
+      c.send('+OK\r\n1 20\r\n2 20\r\n.\r\n');
+      await c.expect('RETR 1');
+      c.send('+OK\r\nSubject: a\r\n.\r\n');
+      await c.expect('RETR 2');
+      c.send('+OK\r\nSubject: b\r\n.\r\n');
+      await c.expect('QUIT');
+      // The client has not had QUIT's answer: the state is already saved, the lock still held.
+      const deadline = Date.now() + 3000;
+      while (!during.saved && Date.now() < deadline) {
+        during.saved = (await loadState(paths().state)).has('b');
+        if (!during.saved) await new Promise((r) => setTimeout(r, 20));
+      }
+      during.locked = await fs.stat(paths().lock).then(
+        () => true,
+        () => false,
+      );
+      c.send('+OK bye\r\n');
+      c.end();
+    });
+    const r = await fetchAccount(account(peer.port));
+    await peer.done;
+    expect(during).toEqual({ saved: true, locked: true });
+    expect(r).toMatchObject({ new: 2, delivered: 2, deleted: 0, warnings: [] });
+    await expect(fs.stat(paths().lock)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('keep mode: a QUIT left unanswered (connection cut) still ends the run with mail delivered', async () => {
+    peer = await scriptedPeer(async (c) => {
+      await login(c);
+      await c.expect('UIDL');
+      c.send('+OK\r\n1 a\r\n.\r\n');
+      await c.expect('LIST');
+      c.send('+OK\r\n1 20\r\n.\r\n');
+      await c.expect('RETR 1');
+      c.send('+OK\r\nSubject: a\r\n.\r\n');
+      await c.expect('QUIT');
+      c.destroy();
+    });
+    const r = await fetchAccount(account(peer.port));
+    await peer.done;
+    expect(r).toMatchObject({ delivered: 1, deleted: 0, warnings: [] });
+    expect((await stateOf(peer.port)).has('a')).toBe(true);
+  });
+
   it('refuses to fetch without UIDL, with a clear error', async () => {
     peer = await scriptedPeer(async (c) => {
       await login(c);
