@@ -1,4 +1,4 @@
-// Our command line: `pop3 fetch` (the built dist/cli/main.js) into a Maildir, keep mode.
+// Our command line: `pop3 fetch` (the built bin users run, dist/bin/pop3.js) into a Maildir, keep mode.
 import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,7 +6,7 @@ import { resetWorkDir } from '../lib/fsutil.js';
 import { verifyMaildir } from '../lib/verify.js';
 import { type Contender, isolatedEnv } from './types.js';
 
-export const CLI = join(dirname(dirname(dirname(fileURLToPath(import.meta.url)))), 'dist', 'cli', 'main.js');
+export const CLI = join(dirname(dirname(dirname(fileURLToPath(import.meta.url)))), 'dist', 'bin', 'pop3.js');
 
 export const pop3Fetch: Contender = {
   name: 'pop3-fetch',

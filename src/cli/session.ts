@@ -3,6 +3,7 @@
 // a pinned certificate is checked before any credential is sent.
 
 import { Pop3Client } from '../client/client.js';
+import { withExtraCa } from '../client/extra-ca.js';
 import type { AuthOptions, ClientOptions, Timeouts, TraceEvent } from '../client/options.js';
 import { type Config, loadConfig } from './config.js';
 import { resolveTarget, type Target } from './connection-args.js';
@@ -97,7 +98,7 @@ export async function clientOptions(
       target.host,
       target.port,
       target.tls,
-      tls.options,
+      withExtraCa(tls.options, tls.extraCa),
       target.timeoutMs ?? 15_000,
     );
     applyPin(tls, probed);
@@ -119,6 +120,7 @@ export async function clientOptions(
     port: target.port,
     tls: target.tls,
     tlsOptions: tls.options,
+    ...(tls.extraCa.length > 0 ? { extraCa: tls.extraCa } : {}),
     allowInsecureAuth: target.insecureAuth,
     ...(timeouts ? { timeouts } : {}),
     ...(tracer ? { onTrace: tracer.onTrace } : {}),

@@ -1,5 +1,9 @@
-import tls from 'node:tls';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type tls from 'node:tls';
 import { describe, expect, it } from 'vitest';
+import { testCerts } from '../../test/helpers/certs.js';
 import { CliError } from './exit-codes.js';
 import { applyPin, buildTls, checkPin, normalizeFingerprint, tlsMinVersion } from './tls-args.js';
 
@@ -18,6 +22,22 @@ describe('TLS arguments', () => {
     expect(() => tlsMinVersion('1.1')).toThrow(CliError);
   });
 
+  it('--ca-file adds its certificate to the built-in roots (extraCa), it does not replace them', () => {
+    expect(buildTls({}).extraCa).toEqual([]);
+    const dir = mkdtempSync(join(tmpdir(), 'pop3kit-tls-args-'));
+    try {
+      const pem = testCerts().ca;
+      writeFileSync(join(dir, 'ca.pem'), pem);
+      const setup = buildTls({ caFile: join(dir, 'ca.pem') });
+      expect(setup.extraCa).toEqual([pem]);
+      expect(setup.options.ca).toBeUndefined();
+      writeFileSync(join(dir, 'junk.pem'), 'not a certificate');
+      expect(() => buildTls({ caFile: join(dir, 'junk.pem') })).toThrow(/no PEM certificate/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('verification stays on unless --insecure-tls, which warns', () => {
     expect(buildTls({}).options.rejectUnauthorized).toBeUndefined();
     const insecure = buildTls({ insecureTls: true });
@@ -31,7 +51,9 @@ describe('TLS arguments', () => {
     expect(setup.options.rejectUnauthorized).toBeUndefined();
     const probed = { pem: 'PEM', fingerprint256: FP, chainVerified: false, selfSigned: true };
     applyPin(setup, probed);
-    expect(setup.options.ca).toEqual([...tls.rootCertificates, 'PEM']);
+    // Added to the built-in roots (the client's extraCa), not in place of them (`ca`).
+    expect(setup.extraCa).toEqual(['PEM']);
+    expect(setup.options.ca).toBeUndefined();
     const check = setup.options.checkServerIdentity!;
     expect(check('h', { fingerprint256: FP } as tls.PeerCertificate)).toBeUndefined();
     expect(check('h', { fingerprint256: 'AA' } as tls.PeerCertificate)).toBeInstanceOf(Error);

@@ -3,7 +3,7 @@
 
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import tls, { type ConnectionOptions, type PeerCertificate } from 'node:tls';
+import type { ConnectionOptions, PeerCertificate } from 'node:tls';
 import type { TlsInfo } from '../client/transport.js';
 import { printable } from '../protocol/errors.js';
 import type { ProbedCertificate } from './cert-probe.js';
@@ -18,6 +18,11 @@ export interface TlsArgs {
 
 export interface TlsSetup {
   options: ConnectionOptions;
+  /**
+   * CA certificates (PEM) trusted besides the built-in roots: --ca-file's, and a pinned self-signed
+   * certificate (the client's `extraCa`, which keeps the roots without re-parsing them).
+   */
+  extraCa: string[];
   /** The pinned SHA-256 fingerprint, `AA:BB:…`, checked again after the handshake and before login. */
   pin?: string;
   /** Lines for stderr (the --insecure-tls warning). */
@@ -66,8 +71,8 @@ export function buildTls(args: TlsArgs): TlsSetup {
   const options: ConnectionOptions = {};
   const warnings: string[] = [];
   if (args.tlsMin) options.minVersion = tlsMinVersion(args.tlsMin);
-  // Node replaces its built-in roots when `ca` is set, so keep them: --ca-file adds, it does not replace.
-  if (args.caFile) options.ca = [...tls.rootCertificates, readCaFile(args.caFile)];
+  // --ca-file adds to the built-in roots, it does not replace them (so not `ca`, which would).
+  const extraCa = args.caFile ? [readCaFile(args.caFile)] : [];
   const pin = args.fingerprint ? normalizeFingerprint(args.fingerprint) : undefined;
   if (args.insecureTls) {
     if (pin) throw usageError('--insecure-tls and --fingerprint contradict each other: use --fingerprint');
@@ -75,7 +80,7 @@ export function buildTls(args: TlsArgs): TlsSetup {
     options.checkServerIdentity = () => undefined;
     warnings.push(INSECURE_TLS_WARNING);
   }
-  return { options, ...(pin ? { pin } : {}), warnings };
+  return { options, extraCa, ...(pin ? { pin } : {}), warnings };
 }
 
 function pinMismatch(wanted: string, got: string | undefined): Error {
@@ -106,9 +111,7 @@ export function applyPin(setup: TlsSetup, probed: ProbedCertificate): void {
       EXIT.TLS,
     );
   }
-  const ca = setup.options.ca;
-  const base = ca === undefined ? [...tls.rootCertificates] : Array.isArray(ca) ? ca : [ca];
-  setup.options.ca = [...base, probed.pem];
+  setup.extraCa.push(probed.pem);
 }
 
 /** After the handshake, before login: the certificate must be the pinned one. */

@@ -14,6 +14,11 @@ interface AuthContext {
   maxSaslRounds: number;
   /** The token of the queue hold the login runs under (Connection.hold). */
   hold?: symbol;
+  /**
+   * Called once the last command of a USER/PASS login sent together (PIPELINING) is queued, before
+   * any reply: the caller may queue what should follow the login in the same round trip (CAPA).
+   */
+  afterPipelinedLogin?: () => void;
 }
 
 /** Turn a server's -ERR to a login command into EAUTH, keeping its response code ([AUTH], [IN-USE], ...). */
@@ -65,8 +70,24 @@ export async function authenticate(conn: Connection, auth: AuthOptions, ctx: Aut
     if (auth.pass === undefined) throw new Pop3Error('USER/PASS needs a password', { code: 'EAUTH' });
     encodeCommand('PASS', [auth.pass]); // a password that cannot be sent fails before USER goes out
     try {
-      await conn.command('USER', [auth.user], { kind: 'line' }, { exclusive: true, hold: ctx.hold });
-      await conn.command('PASS', [auth.pass], { kind: 'line' }, { exclusive: true, hold: ctx.hold });
+      if (ctx.capabilities.pipelining) {
+        // RFC 2449 §6.6: USER and PASS in one write, one round trip instead of two. They stay
+        // adjacent (the hold keeps everything else out); if USER is refused, PASS is refused too
+        // (no user given), and USER's failure is the one reported.
+        let user: Promise<unknown> | undefined;
+        let pass: Promise<unknown> | undefined;
+        conn.corked(() => {
+          user = conn.command('USER', [auth.user], { kind: 'line' }, { hold: ctx.hold });
+          pass = conn.command('PASS', [auth.pass!], { kind: 'line' }, { hold: ctx.hold });
+          pass.catch(() => {}); // awaited below unless USER fails first
+          ctx.afterPipelinedLogin?.();
+        });
+        await user;
+        await pass;
+      } else {
+        await conn.command('USER', [auth.user], { kind: 'line' }, { exclusive: true, hold: ctx.hold });
+        await conn.command('PASS', [auth.pass], { kind: 'line' }, { exclusive: true, hold: ctx.hold });
+      }
     } catch (err) {
       authFailure(err, 'USER/PASS');
     }

@@ -9,6 +9,7 @@ import {
   connectPlain,
   drainOrClose,
   FAST_TIMEOUTS as FAST,
+  failure,
   PeerSet,
   readAll,
   sleep,
@@ -184,34 +185,76 @@ describe('C10: pipelining', () => {
   });
 
   it('C10: commands issued during a login wait: nothing is pipelined into AUTH or between USER and PASS', async () => {
-    for (const mechanism of ['PLAIN', 'USER']) {
+    // PLAIN: AUTH alone. USER with PIPELINING: USER, PASS and the post-login CAPA in one round
+    // trip, nothing of the caller's among them. USER without PIPELINING: one command at a time.
+    const cases = [
+      { mechanism: 'PLAIN', capa: [...PIPELINING, 'SASL PLAIN'] },
+      { mechanism: 'USER', capa: [...PIPELINING, 'SASL PLAIN'] },
+      { mechanism: 'USER', capa: ['USER'] },
+    ];
+    for (const { mechanism, capa } of cases) {
+      const name = `${mechanism} ${capa.join(' ')}`;
       const order: string[] = [];
-      const peer = await serve([...PIPELINING, 'SASL PLAIN'], async (c) => {
-        const first = await commands(c, 1);
-        order.push(...first);
-        await quiet(c);
-        if (mechanism === 'USER') {
+      const peer = await serve(capa, async (c) => {
+        if (mechanism === 'PLAIN') {
+          order.push(...(await commands(c, 1)));
+          await quiet(c);
+          c.send('+OK logged in\r\n');
+          order.push(...(await commands(c, 2)));
+          c.send('+OK 0 0\r\n+OK\r\nUSER\r\nPIPELINING\r\n.\r\n');
+        } else if (capa.includes('PIPELINING')) {
+          order.push(...(await commands(c, 3)));
+          await quiet(c);
+          c.send('+OK\r\n+OK logged in\r\n+OK\r\nUSER\r\nPIPELINING\r\n.\r\n');
+          order.push(...(await commands(c, 1)));
+          c.send('+OK 0 0\r\n');
+        } else {
+          order.push(...(await commands(c, 1)));
+          await quiet(c);
           c.send('+OK\r\n');
           order.push(...(await commands(c, 1)));
           await quiet(c);
+          c.send('+OK logged in\r\n');
+          order.push(...(await commands(c, 1)));
+          await quiet(c);
+          c.send('+OK 0 0\r\n');
+          order.push(...(await commands(c, 1)));
+          c.send('+OK\r\nUSER\r\n.\r\n');
         }
-        c.send('+OK logged in\r\n');
-        order.push(...(await commands(c, 2)));
-        c.send('+OK 0 0\r\n+OK\r\nUSER\r\nPIPELINING\r\n.\r\n');
         await c.readLine(2000).catch(() => undefined);
       });
       const client = await connect(peer);
       const login = client.login({ user: 'alice', pass: 'pw', mechanism });
       const stat = client.stat();
       await login;
-      expect(await stat).toEqual({ count: 0, octets: 0 });
+      expect(await stat, name).toEqual({ count: 0, octets: 0 });
+      // The caller's STAT waits for the login; with PIPELINING the post-login CAPA went out with it.
       const expected =
-        mechanism === 'USER'
-          ? ['USER alice', 'PASS pw', 'STAT', 'CAPA']
-          : [expect.stringMatching(/^AUTH PLAIN /), 'STAT', 'CAPA'];
-      expect(order, mechanism).toEqual(expected);
+        mechanism === 'PLAIN'
+          ? [expect.stringMatching(/^AUTH PLAIN /), 'STAT', 'CAPA']
+          : capa.includes('PIPELINING')
+            ? ['USER alice', 'PASS pw', 'CAPA', 'STAT']
+            : ['USER alice', 'PASS pw', 'STAT', 'CAPA'];
+      expect(order, name).toEqual(expected);
+      expect(client.mechanism, name).toBe(mechanism);
       client.close();
     }
+  });
+
+  it('USER/PASS with PIPELINING: sent in one write; a refused USER is the error reported, and nothing follows', async () => {
+    const peer = await serve([...PIPELINING, 'AUTH-RESP-CODE'], async (c) => {
+      await commands(c, 3, 1000); // USER, PASS, CAPA: all before any reply
+      c.send('-ERR [AUTH] no such user\r\n-ERR no USER given\r\n+OK\r\nUSER\r\n.\r\n');
+      await c.readLine(2000).catch(() => undefined);
+    });
+    const client = await connect(peer);
+    const { sizes } = spyWrites(client);
+    const err = await failure(client.login({ user: 'alice', pass: 'pw' }));
+    expect(err.code).toBe('EAUTH');
+    expect(err.responseCode).toBe('AUTH');
+    expect(err.command).toBe('USER alice');
+    expect(sizes).toEqual([Buffer.byteLength('USER alice\r\nPASS pw\r\nCAPA\r\n')]);
+    client.close();
   });
 
   it('C10: pipelined replies are matched first in, first out; an -ERR fails only its own command', async () => {

@@ -138,6 +138,30 @@ describe('C11: TLS', () => {
     expect(names[1] || undefined).toBeUndefined();
   });
 
+  it('extraCa trusts a CA besides the built-in roots, for implicit TLS and after STLS', async () => {
+    const script = async (c: ScriptedConn) => {
+      c.send('+OK ready\r\n');
+      await c.expect('CAPA');
+      c.send(capaReply(['USER']));
+      await c.readLine(2000).catch(() => undefined);
+    };
+    const implicit = await peerWith(script, certs.server);
+    const client = await connectTo(implicit.port, { extraCa: [certs.ca] });
+    expect(client.secure).toBe(true);
+    client.close();
+    const stls = await stlsPeer(async (c) => {
+      await c.readLine(2000).catch(() => undefined);
+    });
+    const upgraded = await connect(stls.port, { tlsOptions: {}, extraCa: [certs.ca] });
+    expect(upgraded.secure).toBe(true);
+    upgraded.close();
+    // A certificate it does not name still fails.
+    const other = await peerWith(script, certs.selfSigned);
+    const err = await failure(connectTo(other.port, { extraCa: [certs.ca] }));
+    expect(err.code).toBe('ETLS');
+    expect(err.message).toMatch(/self-signed/);
+  });
+
   it('C11: STLS upgrades, discards pre-TLS capabilities, and logs in only under TLS', async () => {
     const peer = await stlsPeer(
       async (c) => {

@@ -112,8 +112,17 @@ export class Pop3Client {
 
   /** CAPA (RFC 2449 §5). A server without CAPA (-ERR) supports no extensions. */
   async capa(): Promise<Capabilities> {
+    return this.readCapa(this.askCapa());
+  }
+
+  /** Send CAPA (as part of the held sequence `hold`, when given); readCapa() takes its reply. */
+  private askCapa(hold?: symbol): Promise<Reply> {
+    return this.conn.command('CAPA', [], { kind: 'lines', maxLines: MAX_CAPA_LINES }, hold ? { hold } : {});
+  }
+
+  private async readCapa(asked: Promise<Reply>): Promise<Capabilities> {
     try {
-      const reply = await this.conn.command('CAPA', [], { kind: 'lines', maxLines: MAX_CAPA_LINES });
+      const reply = await asked;
       this.capabilities = new Capabilities(reply.lines!.map((l) => l.toString('latin1')));
     } catch (err) {
       if (!(err instanceof Pop3Error) || err.code !== 'ESERVER') throw err;
@@ -160,11 +169,16 @@ export class Pop3Client {
     await this.capa();
   }
 
-  /** Log in. Without `auth.mechanism`, the strongest mechanism offered is used. Re-reads CAPA after. */
+  /**
+   * Log in. Without `auth.mechanism`, the strongest mechanism offered is used. Re-reads CAPA after:
+   * with USER/PASS and PIPELINING, that CAPA goes out right behind PASS (one round trip for all
+   * three); it is answered after PASS, so it lists the logged-in capabilities.
+   */
   async login(auth: AuthOptions): Promise<void> {
     // Commands the caller issues meanwhile wait: USER and PASS must be adjacent (RFC 1939 §7),
     // and nothing may be pipelined into an AUTH exchange (CONFORMANCE C10).
     const { token, release } = this.conn.hold();
+    let capaAsked: Promise<Reply> | undefined;
     try {
       this.mechanism = await authenticate(this.conn, auth, {
         capabilities: this.capabilities,
@@ -173,11 +187,16 @@ export class Pop3Client {
         allowInsecureAuth: this.opts.allowInsecureAuth ?? false,
         maxSaslRounds: this.limits.maxSaslRounds,
         hold: token,
+        afterPipelinedLogin: () => {
+          capaAsked = this.askCapa(token);
+          capaAsked.catch(() => {}); // read below once the login succeeded
+        },
       });
     } finally {
       release();
     }
-    await this.capa(); // some servers (Dovecot among them) list more after login
+    // Some servers (Dovecot among them) list more after login.
+    await this.readCapa(capaAsked ?? this.askCapa());
   }
 
   /** STAT: message count and total size of the maildrop. */

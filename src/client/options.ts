@@ -68,6 +68,12 @@ export interface ClientOptions {
   tls?: TlsMode;
   /** Extra node:tls options (ca, cert pinning via checkServerIdentity, minVersion, ...). Verification stays on. */
   tlsOptions?: TlsOptions;
+  /**
+   * CA certificates (PEM) to trust in addition to Node's built-in roots (`tlsOptions.ca` replaces
+   * them; with `ca` set, these join it). Cheaper than `ca: [...tls.rootCertificates, pem]`, which
+   * re-parses every built-in root per connection. Not combinable with `tlsOptions.secureContext`.
+   */
+  extraCa?: readonly (string | Buffer)[];
   /** Log in during connect(). */
   auth?: AuthOptions;
   /** Allow a password or token to be sent over a connection without TLS. Off by default. */

@@ -1,6 +1,7 @@
 import net, { type Socket } from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
 import { Pop3Error } from '../protocol/errors.js';
+import { withExtraCa } from './extra-ca.js';
 import type { ClientOptions } from './options.js';
 
 export interface TlsInfo {
@@ -23,13 +24,14 @@ const NETWORK_ERRORS = new Set([
 ]);
 
 function tlsConnectOptions(opts: ClientOptions): tls.ConnectionOptions {
-  return {
+  const options: tls.ConnectionOptions = {
     // SNI and hostname checks use the name the caller gave; IP literals get no SNI (RFC 6066 §3).
     servername: net.isIP(opts.host) ? undefined : opts.host,
     minVersion: 'TLSv1.2',
     rejectUnauthorized: true,
     ...opts.tlsOptions,
   };
+  return opts.extraCa ? withExtraCa(options, opts.extraCa) : options;
 }
 
 /** Resolve when `event` fires on `socket`; reject on error, close, timeout or abort, destroying the socket. */

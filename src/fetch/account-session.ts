@@ -285,8 +285,12 @@ export class AccountSession {
     for (const e of queue) await e.prepared.discard().catch(() => {});
   }
 
-  /** Final compaction, then release. Idempotent. */
-  async close(): Promise<SessionReport> {
+  /**
+   * Final compaction, then release. Idempotent. `holdUntil` (the run's QUIT still in flight)
+   * settles before the lock is released, so the next run on this account starts after this
+   * run's session with the server has ended.
+   */
+  async close(holdUntil?: Promise<unknown>): Promise<SessionReport> {
     if (this.closed) return { recoveredDelivered: 0, recoveredNotDelivered: 0, warnings: [] };
     this.closed = true;
     try {
@@ -295,6 +299,10 @@ export class AccountSession {
       return await this.compact();
     } finally {
       await this.journal.close().catch(() => {});
+      await holdUntil?.then(
+        () => {},
+        () => {},
+      );
       await this.lock.release();
     }
   }

@@ -69,20 +69,27 @@ export async function fetchAccount(account: AccountConfig, opts: FetchOptions = 
     for (const w of opened.report.warnings) warn(w);
   }
   let failure: { error: unknown } | undefined;
+  const ctx: RunContext = { target, session, result, warn, now, quitting: undefined };
   try {
-    await runSession(account, opts, { target, session, result, warn, now });
+    await runSession(account, opts, ctx);
   } catch (error) {
     failure = { error };
   }
+  // A QUIT still in flight (nothing was marked deleted) settles while the session compacts, and
+  // before the session releases the account's lock; its error, if any, is the run's.
+  const quitting = ctx.quitting?.catch((error: unknown) => {
+    failure ??= { error };
+  });
   if (session) {
     try {
-      const report = await session.close();
+      const report = await session.close(quitting);
       for (const w of report.warnings) warn(w);
     } catch (error) {
       // The run's own error says more; a failed final compaction is redone by the next run.
       failure ??= { error };
     }
   }
+  await quitting;
   if (failure) throw failure.error;
   return result;
 }
@@ -93,6 +100,8 @@ interface RunContext {
   result: FetchResult;
   warn: (w: string) => void;
   now: () => number;
+  /** QUIT sent and not yet answered when the session returned (see the end of fetchWith). */
+  quitting: Promise<void> | undefined;
 }
 
 async function runSession(account: AccountConfig, opts: FetchOptions, ctx: RunContext): Promise<void> {
@@ -109,7 +118,12 @@ async function runSession(account: AccountConfig, opts: FetchOptions, ctx: RunCo
   try {
     await fetchWith(account, opts, ctx, policy, run.signal);
   } finally {
-    for (const p of parents) p.removeEventListener('abort', onAbort);
+    // An abort still reaches a QUIT in flight.
+    const detach = () => {
+      for (const p of parents) p.removeEventListener('abort', onAbort);
+    };
+    if (ctx.quitting) ctx.quitting = ctx.quitting.finally(detach);
+    else detach();
   }
 }
 
@@ -237,6 +251,14 @@ async function fetchWith(
       if (client.closed) throw refused.reason;
       warn(`server refused ${dele.length - marked} DELE command(s): ${errorText(refused.reason)}`);
     }
+    if (marked === 0) {
+      // Nothing marked for deletion, so QUIT's answer changes nothing here: it travels while
+      // fetchAccount compacts the session (a round trip saved), and is awaited there.
+      ctx.quitting = client.quit().catch((err: unknown) => {
+        if (!(err instanceof Pop3Error) || err.code !== 'ECLOSED') throw err;
+      });
+      return;
+    }
     try {
       await client.quit();
       result.deleted = marked;
@@ -246,7 +268,7 @@ async function fetchWith(
         warn('the connection closed before QUIT was answered: deletions will be retried next run');
     }
   } finally {
-    if (!client.closed) client.close();
+    if (!client.closed && !ctx.quitting) client.close();
   }
 }
 
@@ -257,11 +279,18 @@ function defaultWindow(fetch: readonly { octets: number }[]): number {
   return Math.min(MAX_WINDOW, Math.max(MIN_WINDOW, Math.ceil(WINDOW_OCTETS / Math.max(1, mean))));
 }
 
-/** UIDL and LIST joined. Without UIDL there is no identity to fetch exactly once by. */
+/**
+ * UIDL and LIST joined. Without UIDL there is no identity to fetch exactly once by. Both are asked
+ * at once: with PIPELINING they share a round trip (the client sends LIST after UIDL's reply
+ * otherwise); a LIST whose UIDL failed is left unread.
+ */
 async function listMessages(client: Pop3Client): Promise<ServerMessage[]> {
+  const uidlAsked = client.uidl();
+  const listAsked = client.list();
+  listAsked.catch(() => {}); // awaited below, unless UIDL fails first
   let uidl: { n: number; uid: string }[];
   try {
-    uidl = await client.uidl();
+    uidl = await uidlAsked;
   } catch (err) {
     if (err instanceof Pop3Error && err.code === 'ESERVER') {
       throw new Pop3Error('the server does not support UIDL, which fetch needs to know which mail is new', {
@@ -273,7 +302,7 @@ async function listMessages(client: Pop3Client): Promise<ServerMessage[]> {
     }
     throw err;
   }
-  return joinListing(uidl, await client.list());
+  return joinListing(uidl, await listAsked);
 }
 
 function checkPolicy(p: FetchPolicy): void {

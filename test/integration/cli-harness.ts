@@ -12,12 +12,15 @@ import type { Pop3ServerOptions } from '../../src/server/options.js';
 import { Pop3Server } from '../../src/server/server.js';
 import { testCerts } from '../helpers/certs.js';
 
-/** The built `pop3` (see cli-global-setup.ts); dist/cli/main.js when run outside vitest's setup. */
+/**
+ * The built `pop3`, the bundle users run (package.json's bin): the one cli-global-setup.ts builds,
+ * or dist/bin/pop3.js (`npm run build`) where that setup does not run (the interop suite).
+ */
 export const BIN: string = (() => {
   try {
-    return inject('pop3Bin') ?? resolve(import.meta.dirname, '../../dist/cli/main.js');
+    return inject('pop3Bin') ?? resolve(import.meta.dirname, '../../dist/bin/pop3.js');
   } catch {
-    return resolve(import.meta.dirname, '../../dist/cli/main.js');
+    return resolve(import.meta.dirname, '../../dist/bin/pop3.js');
   }
 })();
 export const PASSWORD = 'correct horse battery staple';
@@ -92,7 +95,7 @@ export function tempHome(): string {
   return tempDir('pop3-cli-home-');
 }
 
-/** Run `node dist/cli/main.js ...args`; never inherits POP3_* variables from the test's environment. */
+/** Run `node <BIN> ...args`; never inherits POP3_* variables from the test's environment. */
 export function runCli(args: string[], run: CliRun = {}): Promise<CliResult> {
   const home = run.home ?? tempHome();
   const env: Record<string, string> = {};

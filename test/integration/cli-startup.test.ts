@@ -1,13 +1,14 @@
 // What the built `pop3` loads at start-up: each command's code is imported only when that
 // command runs (see src/cli/lazy.ts), so `--version`, `--help` and a data command must not pull
 // in the server, libmime, iconv-lite, cli-progress or the TOML parser. A preload (NODE_OPTIONS
-// --import) records every module the process loads: ESM through a loader hook, CommonJS (the
-// npm packages' own files) from require's cache at exit.
+// --import) records every module the process loads: ESM through a loader hook, CommonJS from
+// require's cache at exit. The bin is a bundle (scripts/bundle-cli.mjs): each of its files loaded
+// counts as every module bundled into it, as its modules.json lists them.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD, runCli, startServer, type TestServer, tempDir, USER } from './cli-harness.js';
+import { BIN, PASSWORD, runCli, startServer, type TestServer, tempDir, USER } from './cli-harness.js';
 
 const HOOKS = `import { appendFileSync } from 'node:fs';
 let out;
@@ -36,6 +37,13 @@ const HEAVY = {
 
 let dir: string;
 let preload: string;
+/** The bundle's folder as a URL prefix, and the modules in each of its files. */
+const binDir = `${pathToFileURL(dirname(BIN)).href}/`;
+const packageJson = resolve(dirname(BIN), '../../package.json');
+const bundled = JSON.parse(readFileSync(join(dirname(BIN), 'modules.json'), 'utf8')) as Record<
+  string,
+  string[]
+>;
 
 beforeAll(() => {
   dir = tempDir('pop3-startup-');
@@ -56,9 +64,36 @@ async function loaded(args: string[], env: Record<string, string> = {}) {
       POP3_TEST_MODULES_OUT: out,
     },
   });
-  const modules = readFileSync(out, 'utf8').split('\n').filter(Boolean);
-  return { result, modules, has: (fragment: string) => modules.some((m) => m.includes(fragment)) };
+  const loadedFiles = readFileSync(out, 'utf8').split('\n').filter(Boolean);
+  const ownFiles = loadedFiles.filter((url) => url.startsWith(binDir)).map((url) => url.slice(binDir.length));
+  const modules = [
+    ...loadedFiles,
+    ...ownFiles.flatMap((file) => {
+      const inputs = bundled[file];
+      if (!inputs) throw new Error(`${file} is not in the bundle's modules.json`);
+      return inputs.map((m) => `/${m}`);
+    }),
+  ];
+  // Our code and the npm packages come only from the bundle: nothing resolved file by file
+  // (package.json is read for the version; the preload's own files are the test's).
+  const outside = loadedFiles.filter(
+    (url) =>
+      !url.startsWith(binDir) &&
+      !url.startsWith('node:') &&
+      !url.startsWith(pathToFileURL(dir).href) &&
+      url !== packageJson,
+  );
+  return {
+    result,
+    modules,
+    ownFiles,
+    outside,
+    has: (fragment: string) => modules.some((m) => m.includes(fragment)),
+  };
 }
+
+/** Files of the bundle a Maildir fetch may load (it loaded 91 modules before the bundle). */
+const MAX_FILES_FOR_FETCH = 30;
 
 function heavyIn(has: (fragment: string) => boolean): string[] {
   return Object.entries(HEAVY)
@@ -69,9 +104,11 @@ function heavyIn(has: (fragment: string) => boolean): string[] {
 describe('pop3 start-up loads only what the command needs', () => {
   it('--version and --help: commander and the definitions, no command code', async () => {
     for (const args of [['--version'], ['--help'], ['fetch', '--help']]) {
-      const { result, modules, has } = await loaded(args);
+      const { result, modules, ownFiles, outside, has } = await loaded(args);
       expect(result.code, result.stderr).toBe(0);
       expect(modules.length, 'the preload recorded nothing').toBeGreaterThan(0);
+      expect(ownFiles[0], 'the bin itself').toBe('pop3.js');
+      expect(outside, args.join(' ')).toEqual([]);
       expect(has('/node_modules/commander/'), args.join(' ')).toBe(true);
       expect(heavyIn(has), args.join(' ')).toEqual([]);
       for (const layer of ['/dist/client/', '/dist/fetch/', '/dist/mailstore/', '/dist/cli/actions/']) {
@@ -92,7 +129,7 @@ describe('pop3 start-up loads only what the command needs', () => {
 
     it('fetch (no terminal, no config file): the fetcher, but no progress bars, libmime, TOML or server', async () => {
       const maildir = join(dir, 'Maildir');
-      const { result, has } = await loaded(
+      const { result, has, ownFiles, outside } = await loaded(
         [
           'fetch',
           `pop3s://${USER}@127.0.0.1:${srv.tlsPort}`,
@@ -110,6 +147,9 @@ describe('pop3 start-up loads only what the command needs', () => {
       expect(has('/dist/fetch/')).toBe(true);
       expect(heavyIn(has)).toEqual([]);
       expect(has('node:readline')).toBe(false);
+      // A few files of the bundle instead of ~90 modules (see scripts/bundle-cli.mjs).
+      expect(outside).toEqual([]);
+      expect(ownFiles.length).toBeLessThanOrEqual(MAX_FILES_FOR_FETCH);
     });
 
     it('stat, list and retr (no --json): the client, nothing heavy', async () => {

@@ -137,6 +137,93 @@ describe('fetch against misbehaving servers', () => {
     expect(await maildir()).toEqual(['Subject: 1\n', 'Subject: 2\n', 'Subject: 3\n', 'Subject: 4\n']);
   });
 
+  it('asks UIDL and LIST in one round trip when the server offers PIPELINING', async () => {
+    const capa = [...CAPA, 'PIPELINING'];
+    peer = await scriptedPeer(async (c) => {
+      await login(c, capa);
+      // Both before either is answered: a client waiting for UIDL's reply would time out here.
+      await c.expect('UIDL');
+      expect(await c.readLine(2000)).toBe('LIST');
+      c.send('+OK\r\n1 only\r\n.\r\n+OK\r\n1 20\r\n.\r\n');
+      await c.expect('RETR 1');
+      c.send('+OK\r\nSubject: only\r\n.\r\n');
+      await c.expect('QUIT');
+      c.send('+OK bye\r\n');
+      c.end();
+    });
+    const r = await fetchAccount(account(peer.port));
+    await peer.done;
+    expect(r).toMatchObject({ new: 1, delivered: 1, warnings: [] });
+    expect(await maildir()).toEqual(['Subject: only\n']);
+  });
+
+  it('refuses without UIDL even when LIST went out with it (pipelined) and was answered', async () => {
+    peer = await scriptedPeer(async (c) => {
+      await login(c, ['USER', 'UIDL', 'PIPELINING']);
+      await c.expect('UIDL');
+      await c.expect('LIST');
+      c.send('-ERR unknown command\r\n+OK\r\n1 20\r\n.\r\n');
+      await c.closedByClient();
+    });
+    await expect(fetchAccount(account(peer.port))).rejects.toMatchObject({
+      code: 'ESERVER',
+      message: expect.stringContaining('does not support UIDL'),
+    });
+    expect(await maildir()).toEqual([]);
+  });
+
+  it('keep mode: the final compaction runs while QUIT is answered; the lock is held until it is', async () => {
+    const paths = () => accountPaths(join(dir, 'state'), accountId(account(peer!.port).connection));
+    const during: { saved?: boolean; locked?: boolean } = {};
+    peer = await scriptedPeer(async (c) => {
+      await login(c);
+      await c.expect('UIDL');
+      c.send('+OK\r\n1 a\r\n2 b\r\n.\r\n');
+      await c.expect('LIST');
+      c.send('+OK\r\n1 20\r\n2 20\r\n.\r\n');
+      await c.expect('RETR 1');
+      c.send('+OK\r\nSubject: a\r\n.\r\n');
+      await c.expect('RETR 2');
+      c.send('+OK\r\nSubject: b\r\n.\r\n');
+      await c.expect('QUIT');
+      // The client has not had QUIT's answer: the state is already saved, the lock still held.
+      const deadline = Date.now() + 3000;
+      while (!during.saved && Date.now() < deadline) {
+        during.saved = (await loadState(paths().state)).has('b');
+        if (!during.saved) await new Promise((r) => setTimeout(r, 20));
+      }
+      during.locked = await fs.stat(paths().lock).then(
+        () => true,
+        () => false,
+      );
+      c.send('+OK bye\r\n');
+      c.end();
+    });
+    const r = await fetchAccount(account(peer.port));
+    await peer.done;
+    expect(during).toEqual({ saved: true, locked: true });
+    expect(r).toMatchObject({ new: 2, delivered: 2, deleted: 0, warnings: [] });
+    await expect(fs.stat(paths().lock)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('keep mode: a QUIT left unanswered (connection cut) still ends the run with mail delivered', async () => {
+    peer = await scriptedPeer(async (c) => {
+      await login(c);
+      await c.expect('UIDL');
+      c.send('+OK\r\n1 a\r\n.\r\n');
+      await c.expect('LIST');
+      c.send('+OK\r\n1 20\r\n.\r\n');
+      await c.expect('RETR 1');
+      c.send('+OK\r\nSubject: a\r\n.\r\n');
+      await c.expect('QUIT');
+      c.destroy();
+    });
+    const r = await fetchAccount(account(peer.port));
+    await peer.done;
+    expect(r).toMatchObject({ delivered: 1, deleted: 0, warnings: [] });
+    expect((await stateOf(peer.port)).has('a')).toBe(true);
+  });
+
   it('refuses to fetch without UIDL, with a clear error', async () => {
     peer = await scriptedPeer(async (c) => {
       await login(c);

@@ -1,4 +1,4 @@
-// The built `pop3` (dist/cli/main.js, made by `npm ci` / `npm run build`) against a real Dovecot:
+// The built `pop3` (dist/bin/pop3.js, made by `npm ci` / `npm run build`) against a real Dovecot:
 // every one-shot command over implicit TLS and STLS, URL forms with ;AUTH=, a secret from each
 // source, --json parsed, and fetch --delete / dele --yes on carol (left empty again, as found).
 import { chownSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
