@@ -340,18 +340,20 @@ export class Session {
 
   /** Wait until the socket can take more (honouring a client that reads slowly or not at all). */
   async drain(): Promise<void> {
-    if (this.#closed || !this.#socket.writableNeedDrain || this.#flushed()) return;
-    const socket = this.#socket;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        socket.off('drain', done);
-        this.#wakeOnClose.delete(done);
-        resolve();
-      };
-      socket.on('drain', done);
-      this.#wakeOnClose.add(done);
-    });
-    // Output progress counts as activity: a slow reader is not idle.
+    if (this.#closed || !this.#socket.writableNeedDrain) return;
+    if (!this.#flushed()) {
+      const socket = this.#socket;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          socket.off('drain', done);
+          this.#wakeOnClose.delete(done);
+          resolve();
+        };
+        socket.on('drain', done);
+        this.#wakeOnClose.add(done);
+      });
+    }
+    // Output progress counts as activity (a long message to a fast reader, or a slow reader).
     if (this.state === 'TRANSACTION') this.#timer?.refresh();
   }
 
