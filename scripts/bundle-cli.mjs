@@ -43,3 +43,7 @@ for (const [file, output] of Object.entries(result.metafile.outputs)) {
 }
 writeFileSync(join(out, 'modules.json'), `${JSON.stringify(modules, null, 1)}\n`);
 chmodSync(join(out, 'pop3.js'), 0o755);
+// The bin before the bundle. npx keeps a link per local checkout in its cache, and a link made
+// then still points here; tsc does not mark it executable, so without this such a cached
+// `npx pop3` fails with "Permission denied" instead of running the (unbundled) same command.
+chmodSync(join(dist, 'cli', 'main.js'), 0o755);
