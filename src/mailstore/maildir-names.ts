@@ -25,12 +25,7 @@ export function baseOf(text: string): string {
   return [first, ...kept].join(',');
 }
 
-/** The `,W=<octets>` field (Dovecot's wire size) if the name has a sane one. */
-export function wireSizeFromName(name: Buffer): number | undefined {
-  return wireSizeOf(beforeInfo(name));
-}
-
-/** `wireSizeFromName` from the name's text before its `:`. */
+/** The `,W=<octets>` field (Dovecot's wire size), from the name's text before its `:`, if it has a sane one. */
 export function wireSizeOf(text: string): number | undefined {
   if (!text.includes(',W=')) return undefined;
   for (const f of text.split(',').slice(1)) {

@@ -29,6 +29,7 @@ import {
   MessageGoneError,
   type MessageInfo,
 } from './types.js';
+import { WeighedLru } from './weighed-lru.js';
 
 export interface MaildirStoreOptions {
   /** Directory holding one Maildir per user, or a function from user name to that user's Maildir. */
@@ -93,8 +94,7 @@ export class MaildirStore implements MailStore {
   readonly #staleMs: number;
   readonly #maxMessages: number;
   readonly #create: boolean;
-  readonly #kept = new Map<string, KeptListing>();
-  #keptEntries = 0;
+  readonly #kept = new WeighedLru<string, KeptListing>(KEPT_MAX_ENTRIES);
 
   constructor(opts: MaildirStoreOptions) {
     this.#root = opts.root;
@@ -119,34 +119,12 @@ export class MaildirStore implements MailStore {
     const started = Date.now();
     const folders = await folderStamp(dir);
     const kept = this.#kept.get(dir);
-    if (folders !== undefined && kept?.stamp === folders.stamp) {
-      this.#keep(dir, kept); // now the most recently used
-      return kept.entries.map(copyEntry);
-    }
+    if (folders !== undefined && kept?.stamp === folders.stamp) return kept.entries.map(copyEntry);
     const entries = await snapshot(dir, paths, this.#maxMessages);
     if (folders !== undefined && started - folders.changedMs >= SETTLED_MS)
-      this.#keep(dir, { stamp: folders.stamp, entries: entries.map(copyEntry) });
-    else this.#forget(dir);
+      this.#kept.set(dir, { stamp: folders.stamp, entries: entries.map(copyEntry) }, entries.length);
+    else this.#kept.delete(dir);
     return entries;
-  }
-
-  #keep(dir: string, listing: KeptListing): void {
-    this.#forget(dir);
-    if (listing.entries.length > KEPT_MAX_ENTRIES) return;
-    this.#kept.set(dir, listing);
-    this.#keptEntries += listing.entries.length;
-    for (const [other, held] of this.#kept) {
-      if (this.#keptEntries <= KEPT_MAX_ENTRIES) break;
-      this.#kept.delete(other);
-      this.#keptEntries -= held.entries.length;
-    }
-  }
-
-  #forget(dir: string): void {
-    const held = this.#kept.get(dir);
-    if (!held) return;
-    this.#kept.delete(dir);
-    this.#keptEntries -= held.entries.length;
   }
 
   async openMailbox(user: string): Promise<Mailbox> {

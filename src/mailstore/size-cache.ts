@@ -13,6 +13,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { isMissing, replaceFileAtomic } from './io.js';
 import { processIsDead } from './lock-file.js';
+import { WeighedLru } from './weighed-lru.js';
 
 export const SIZE_CACHE_FILE = 'pop3kit-sizes';
 const HEADER_V1 = 'pop3kit-sizes 1';
@@ -38,25 +39,7 @@ export interface SizeEntry {
  * as the mtime could not tell apart two writes within one clock tick). Bounded by the entries held
  * in all, the least recently used dropped first.
  */
-const MEMO_MAX_ENTRIES = 200_000;
-const memo = new Map<string, { text: string; map: ReadonlyMap<string, SizeEntry> }>();
-let memoEntries = 0;
-
-function remember(maildir: string, text: string, map: ReadonlyMap<string, SizeEntry>): void {
-  const old = memo.get(maildir);
-  if (old) {
-    memo.delete(maildir);
-    memoEntries -= old.map.size;
-  }
-  if (map.size > MEMO_MAX_ENTRIES) return;
-  memo.set(maildir, { text, map });
-  memoEntries += map.size;
-  for (const [dir, held] of memo) {
-    if (memoEntries <= MEMO_MAX_ENTRIES) break;
-    memo.delete(dir);
-    memoEntries -= held.map.size;
-  }
-}
+const memo = new WeighedLru<string, { text: string; map: ReadonlyMap<string, SizeEntry> }>(200_000);
 
 /**
  * Read the cache: base (latin1) -> sizes. A missing, oversized or foreign file reads as empty.
@@ -74,8 +57,9 @@ export async function readSizeCache(maildir: string): Promise<ReadonlyMap<string
     throw err;
   }
   const seen = memo.get(maildir);
-  const map = seen !== undefined && seen.text === text ? seen.map : parseSizeCache(text);
-  remember(maildir, text, map);
+  if (seen !== undefined && seen.text === text) return seen.map;
+  const map = parseSizeCache(text);
+  memo.set(maildir, { text, map }, map.size);
   return map;
 }
 

@@ -300,22 +300,11 @@ export class Session {
 
   // ---- replies -------------------------------------------------------------------------------
 
-  /** Queue bytes for the client; a no-op once the session is closed. */
-  send(data: Buffer | string): void {
-    if (!this.#canWrite()) return;
+  /** Queue bytes for the client (`written` runs once the socket has written them); a no-op once the session is closed. */
+  send(data: Buffer | string, written?: (err?: Error | null) => void): void {
+    if (this.#closed || this.#socket.destroyed || this.#socket.writableEnded) return;
     this.#sinceYield += data.length;
-    this.#socket.write(data);
-  }
-
-  #canWrite(): boolean {
-    return !this.#closed && !this.#socket.destroyed && !this.#socket.writableEnded;
-  }
-
-  /** A small message's reply, whose buffer goes back to the pool once written. */
-  #sendSmallReply(reply: Buffer): void {
-    if (!this.#canWrite()) return;
-    this.#sinceYield += reply.length;
-    this.#socket.write(reply, this.#smallReplies.onWritten(reply));
+    this.#socket.write(data, written);
   }
 
   ok(text = ''): void {
@@ -398,8 +387,8 @@ export class Session {
         return undefined;
       }
       if (reply !== undefined) {
-        if (limiter) this.send(reply);
-        else this.#sendSmallReply(reply);
+        // A small reply's buffer goes back to the pool once written.
+        this.send(reply, limiter ? undefined : this.#smallReplies.written);
         this.#retrieveOctets += reply.length;
         if (!limiter) this.#retrieved++;
         return undefined;

@@ -47,9 +47,16 @@ export class SmallReplies {
 
   /**
    * The reply, or undefined when the store wants this message streamed (`open()`). Throws what
-   * readSmall throws (MessageGoneError for a message that vanished or changed).
+   * readSmall throws (MessageGoneError for a message that vanished or changed). Send it with
+   * `written` as its write callback.
    */
   read(mailbox: Mailbox, msg: NumberedMessage, status: Buffer, maxBytes: number): Buffer | undefined {
+    const reply = this.#build(mailbox, msg, status, maxBytes);
+    if (reply !== undefined) this.#inFlight.push(reply);
+    return reply;
+  }
+
+  #build(mailbox: Mailbox, msg: NumberedMessage, status: Buffer, maxBytes: number): Buffer | undefined {
     const readSmall = mailbox.readSmall;
     if (!readSmall) return undefined;
     this.#headLength = status.length;
@@ -80,16 +87,12 @@ export class SmallReplies {
   }
 
   /**
-   * The callback to write a reply of `read` with (socket.write(reply, callback)): once the socket
-   * has written it, its buffer goes back to the pool. Writes complete in order, so the oldest reply
-   * in flight is the one written. After a failed write nothing is reused.
+   * The write callback for every reply `read` returns (socket.write(reply, written)): once the socket
+   * has written one, its buffer goes back to the pool. Writes complete in order, so the oldest reply
+   * in flight is the one written. After a failed write nothing is reused. A reply that is never
+   * written (the session closed) stays last in the queue, and no later write comes to take it.
    */
-  onWritten(reply: Buffer): (err?: Error | null) => void {
-    this.#inFlight.push(reply);
-    return this.#written;
-  }
-
-  readonly #written = (err?: Error | null): void => {
+  readonly written = (err?: Error | null): void => {
     const reply = this.#inFlight.shift();
     if (reply !== undefined && !err) this.#pool.give(reply);
   };
