@@ -74,19 +74,25 @@ export function validateUserName(user: string): void {
     });
 }
 
-interface Entry {
-  readonly uid: string;
-  readonly base: string;
-  octets: number;
-  sub: Sub;
-  /** The file name, latin1 (one char per byte: Maildir names are bytes, not UTF-8). */
-  name: string;
-  readonly bytes: number;
-  readonly mtimeMs: number;
-  /** False when another file shares the base: then a moved file cannot be found again by its base. */
-  relocatable: boolean;
+/**
+ * One listed message. A class, so entries from a new listing and copies of a kept one share one
+ * shape: the per-message paths (readSmall, #pathOf) stay monomorphic from session to session.
+ */
+class Entry {
   /** Its path, once it has been read (forgotten when the file is found elsewhere). */
-  path?: Buffer | undefined;
+  path: Buffer | undefined = undefined;
+  constructor(
+    readonly uid: string,
+    readonly base: string,
+    public octets: number,
+    public sub: Sub,
+    /** The file name, latin1 (one char per byte: Maildir names are bytes, not UTF-8). */
+    public name: string,
+    readonly bytes: number,
+    readonly mtimeMs: number,
+    /** False when another file shares the base: then a moved file cannot be found again by its base. */
+    public relocatable: boolean,
+  ) {}
 }
 
 export class MaildirStore implements MailStore {
@@ -186,7 +192,7 @@ async function folderStamp(dir: string): Promise<{ stamp: string; changedMs: num
 
 /** A session's own copy of a kept entry (sessions change theirs when a file moved). */
 function copyEntry(e: Entry): Entry {
-  return { ...e };
+  return new Entry(e.uid, e.base, e.octets, e.sub, e.name, e.bytes, e.mtimeMs, e.relocatable);
 }
 
 /** Paths (bytes) of the files in a Maildir's new/ and cur/: each folder's prefix made once. */
@@ -334,17 +340,8 @@ async function snapshot(dir: string, paths: FilePaths, maxMessages: number): Pro
           octets = counted;
           changed = true;
         }
-        entries.push({
-          uid,
-          base: f.base,
-          octets,
-          sub: f.sub,
-          name: f.name,
-          bytes: f.bytes,
-          mtimeMs: f.mtimeMs,
-          relocatable: baseCount.get(f.base) === 1,
-          path: undefined,
-        });
+        const relocatable = baseCount.get(f.base) === 1;
+        entries.push(new Entry(uid, f.base, octets, f.sub, f.name, f.bytes, f.mtimeMs, relocatable));
       }
     }
     // Every listed file is remembered, also those past the cap (their octets when counted).

@@ -37,6 +37,8 @@ export function parseCommandLine(line: Buffer): CommandParseResult {
   if (!KEYWORD.test(keyword)) return { ok: false, reason: 'keyword' };
   if (CONTROL.test(text)) return { ok: false, reason: 'control' };
   const rest = space < 0 ? '' : text.slice(space + 1);
-  const args = space < 0 ? [] : rest.split(' ');
+  // Both arms come from split, so args has one array shape whatever the command (a literal [] has
+  // another, and the first argless QUIT would deoptimize every handler's argument check).
+  const args = rest.split(' ', space < 0 ? 0 : undefined);
   return { ok: true, command: { keyword: keyword.toUpperCase(), args, rest } };
 }
