@@ -3,12 +3,12 @@ const MIN_SHIFT = 14;
 const MAX_SHIFT = 20;
 
 /**
- * Reply buffers used again: a small message's reply is built in a buffer taken here, and the
- * buffer comes back when the socket has written it (the write's callback), so a session sending
- * thousands of small messages allocates a handful of buffers instead of one each, and the garbage
+ * Reply buffers used again: a batch of small replies (OutputBatch) is built in a buffer taken here,
+ * and the buffer comes back when the socket has written it (the write's callback), so a session
+ * sending thousands of small messages allocates a handful of buffers instead of one each, and the garbage
  * collector has no stream of short-lived external memory to chase. Sizes are powers of two; one
  * pool serves all the sessions of a process (one thread), holding at most `maxFreeBytes` unused.
- * A buffer is given back only once, and only if the pool made it, so no two replies ever share one.
+ * A buffer is given back only once, and only if the pool made it, so no two batches ever share one.
  */
 export class ReplyPool {
   readonly #free: ArrayBuffer[][] = [];

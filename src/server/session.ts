@@ -10,6 +10,7 @@ import { parseCommandLine } from './command-line.js';
 import { COMMANDS } from './commands/index.js';
 import { safeLog } from './logger.js';
 import { checkSnapshot, Maildrop, type NumberedMessage } from './maildrop.js';
+import { OutputBatch } from './output-batch.js';
 import { dataLine, errLine, okLine, type RespCode } from './responses.js';
 import type { CloseReason, PeerAddress, SessionHost, SessionInfo, SessionState } from './session-types.js';
 import { asBuffer, SmallReplies } from './small-reply.js';
@@ -37,6 +38,11 @@ const WRITE_SLICE = 512 * 1024;
  * sooner than 256 KiB (wall time 8 % lower) for the same CPU; 16 KiB costs more writev calls.
  */
 const OUTPUT_BATCH = 64 * 1024;
+/**
+ * Small RETR replies are gathered in buffers of this size (OutputBatch) and handed to the socket a
+ * buffer at a time; once half a batch is waiting in the socket, it is flushed (one write per batch).
+ */
+const FLUSH_AT = OUTPUT_BATCH / 2;
 /**
  * Fairness among sessions: after writing this much without waiting for the client, a session
  * yields the event loop once (setImmediate) so that the others get their turn, even when its
@@ -90,7 +96,9 @@ export class Session {
   /** Messages sent whole in reply to RETR, and octets sent for RETR and TOP (status lines included). */
   #retrieved = 0;
   #retrieveOctets = 0;
-  readonly #smallReplies = new SmallReplies();
+  /** Gathered replies; they reach the socket before anything sent after them. */
+  readonly #out = new OutputBatch((chunk, done) => this.#socket.write(chunk, done), OUTPUT_BATCH);
+  readonly #smallReplies = new SmallReplies(this.#out);
   #timer: NodeJS.Timeout | undefined;
   readonly #wakeOnClose = new Set<() => void>();
 
@@ -214,7 +222,7 @@ export class Session {
     if (this.#closed) return false;
     if (this.#sinceYield >= TURN_BUDGET) return true;
     const socket = this.#socket;
-    return socket.writableNeedDrain && (socket.writableLength >= OUTPUT_BATCH || this.#input.pending === 0);
+    return socket.writableNeedDrain && (socket.writableLength >= FLUSH_AT || this.#input.pending === 0);
   }
 
   /**
@@ -225,8 +233,10 @@ export class Session {
    */
   async #afterCommand(): Promise<void> {
     if (this.#closed) return;
-    if (this.#socket.writableLength >= OUTPUT_BATCH || this.#input.pending === 0) {
-      if (!this.#flushed()) await this.drain();
+    const all = this.#input.pending === 0;
+    if (all || this.#socket.writableLength >= FLUSH_AT) {
+      // More commands waiting: the reply being gathered can join the next batch.
+      if (!this.#flushed(all)) await this.drain();
     }
     if (this.#sinceYield >= TURN_BUDGET && !this.#closed) {
       this.#uncork();
@@ -300,11 +310,12 @@ export class Session {
 
   // ---- replies -------------------------------------------------------------------------------
 
-  /** Queue bytes for the client (`written` runs once the socket has written them); a no-op once the session is closed. */
-  send(data: Buffer | string, written?: (err?: Error | null) => void): void {
+  /** Queue bytes for the client, after any gathered replies; a no-op once the session is closed. */
+  send(data: Buffer | string): void {
     if (this.#closed || this.#socket.destroyed || this.#socket.writableEnded) return;
     this.#sinceYield += data.length;
-    this.#socket.write(data, written);
+    this.#out.flush();
+    this.#socket.write(data);
   }
 
   ok(text = ''): void {
@@ -376,21 +387,28 @@ export class Session {
   sendMessage(msg: NumberedMessage, status: Buffer, limiter?: TopLimiter): Promise<void> | undefined {
     const mailbox = this.maildrop!.mailbox;
     if (mailbox.readSmall) {
-      let reply: Buffer | undefined;
+      let octets: number | undefined;
       try {
         if (limiter) {
           const body = mailbox.readSmall(msg.uid, SMALL_MESSAGE_BYTES);
-          if (body !== undefined) reply = DotEncoder.whole(status, limiter.push(asBuffer(body))).reply;
-        } else reply = this.#smallReplies.read(mailbox, msg, status, SMALL_MESSAGE_BYTES);
+          if (body !== undefined) {
+            const reply = DotEncoder.whole(status, limiter.push(asBuffer(body))).reply;
+            this.send(reply);
+            octets = reply.length;
+          }
+        } else {
+          octets = this.#smallReplies.read(mailbox, msg, status, SMALL_MESSAGE_BYTES);
+          if (octets !== undefined) {
+            this.#sinceYield += octets;
+            this.#retrieved++;
+          }
+        }
       } catch (err) {
         this.#unreadable(err, msg);
         return undefined;
       }
-      if (reply !== undefined) {
-        // A small reply's buffer goes back to the pool once written.
-        this.send(reply, limiter ? undefined : this.#smallReplies.written);
-        this.#retrieveOctets += reply.length;
-        if (!limiter) this.#retrieved++;
+      if (octets !== undefined) {
+        this.#retrieveOctets += octets;
         return undefined;
       }
     }
@@ -659,15 +677,17 @@ export class Session {
   }
 
   /**
-   * Send what is corked; true when the kernel took it all at once. Node emits 'drain' only on the
-   * next tick even then, and waiting for it would cost a promise and an event per batch.
+   * Send what is corked (and, with `all`, what is gathered); true when the kernel took it all at
+   * once. Node emits 'drain' only on the next tick even then, and waiting for it would cost a
+   * promise and an event per batch.
    */
-  #flushed(): boolean {
-    this.#uncork();
+  #flushed(all = true): boolean {
+    this.#uncork(all);
     return this.#socket.writableLength === 0;
   }
 
-  #uncork(): void {
+  #uncork(all = true): void {
+    if (all) this.#out.flush();
     if (!this.#corked) return;
     this.#corked = false;
     this.#socket.uncork();
@@ -685,8 +705,9 @@ export class Session {
     this.#input.end();
     this.#input.detach();
     for (const wake of [...this.#wakeOnClose]) wake();
-    this.#uncork();
     const socket = this.#socket;
+    if (abort || socket.destroyed || socket.writableEnded) this.#out.discard();
+    this.#uncork();
     if (abort || socket.destroyed) {
       socket.destroy();
       this.#raw.destroy();
