@@ -160,12 +160,34 @@ describe('a message that vanished or changed after the listing', () => {
     expect(records.filter((r) => r.msg === 'message vanished from the maildrop')).toHaveLength(5);
     expect(records.filter((r) => r.level === 'error')).toEqual([]);
   }, 30_000);
+
+  it('is -ERR in its place among pipelined replies gathered in one batch', async () => {
+    const small = [0, 1, 2, 3].map((i) => message(3000 + i, 20 + i));
+    const { paths } = await maildir(small);
+    const { connect } = await start({ store: new MaildirStore({ root }), allowInsecureAuth: true });
+    const c = await connect();
+    await c.line();
+    expect(await login(c)).toMatch(/^\+OK maildrop has 4 messages/);
+    await fs.unlink(paths[1]!); // vanished: fails at open, before any room is taken
+    await fs.appendFile(paths[2]!, 'more\n'); // grew: fails after the read into the batch
+    c.send('RETR 1\r\nRETR 2\r\nRETR 4\r\nRETR 3\r\nRETR 1\r\nNOOP\r\n');
+    for (const n of [1, 2, 4, 3, 1]) {
+      if (n === 2 || n === 3) {
+        expect(await c.line()).toBe('-ERR message is no longer available');
+        continue;
+      }
+      expect(await c.line()).toMatch(/^\+OK \d+ octets$/);
+      expect((await c.body()).equals(encodeReference(small[n - 1]!)), `RETR ${n}`).toBe(true);
+    }
+    expect(await c.line()).toBe('+OK');
+    expect(await c.cmd('QUIT')).toMatch(/^\+OK/);
+  }, 30_000);
 });
 
 describe('reply buffers reused while earlier replies still wait to be written', () => {
-  // Small replies are built in pooled buffers that return to the pool when the socket has written
-  // them. A client that pipelines many RETRs and then stops reading makes the session wait for
-  // drain with replies queued; if a buffer came back before its write, a later reply would
+  // Small replies are gathered in pooled batch buffers that return to the pool when the socket has
+  // written them. A client that pipelines many RETRs and then stops reading makes the session wait
+  // for drain with batches queued; if a buffer came back before its write, a later batch would
   // overwrite an earlier one and the client would see it. Plain and TLS (whose writes complete
   // only once the encrypted records are out).
   const messages = Array.from({ length: 400 }, (_, i) =>
