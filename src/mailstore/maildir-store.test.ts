@@ -506,6 +506,18 @@ describe('MaildirStore: reading messages', () => {
     });
   });
 
+  it('lists the wire size of a file counted in several large reads, a CRLF split across two of them', async () => {
+    // Bare LFs (one octet more each on the wire), a CRLF astride the 1 MiB read boundary (none).
+    const big = Buffer.alloc(3 * 1024 * 1024 + 7, 'a');
+    for (let i = 99; i < big.length; i += 100) big[i] = 0x0a;
+    big[1024 * 1024 - 1] = 0x0d;
+    big[1024 * 1024] = 0x0a;
+    await put('new', '1700.count.host', big, 1);
+    await withBox(new MaildirStore({ root }), async (mb) => {
+      expect(mb.messages[0]!.octets).toBe(toWireForm(big).length);
+    });
+  });
+
   it('a file that vanished or changed size after the listing is MessageGoneError on both paths', async () => {
     await put('new', '1700.gone.host', 'gone\n', 1);
     await put('cur', '1700.grew.host:2,S', 'grew\n', 2);
