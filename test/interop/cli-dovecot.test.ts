@@ -4,7 +4,7 @@
 import { chownSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { generateMessages, toWireForm, writeMaildir } from '../fixtures/mail-generator.js';
+import { emptyMaildir, generateMessages, toWireForm, writeMaildir } from '../fixtures/mail-generator.js';
 import {
   PASSWORD,
   runCli,
@@ -114,6 +114,8 @@ describe('pop3 (built) against Dovecot', () => {
   });
 
   it('fetch --delete and dele --yes on carol, who ends empty as she began', async () => {
+    // Another file's test may have left carol some mail (interop files run in any order).
+    await emptyMaildir(carol.maildir);
     await writeMaildir(carol.maildir, generateMessages({ preset: 'sized', count: 3, size: 1500 }));
     const out = tempDir();
     const fetch = await runCli(
@@ -145,6 +147,7 @@ describe('pop3 (built) against Dovecot', () => {
   });
 
   it('Dovecot reads the Maildir that pop3 fetch writes: every message served back byte for byte', async () => {
+    await emptyMaildir(carol.maildir);
     const sent = [1, 2, 3].map((i) => sampleMessage(i, '.a line with a leading dot\r\n'));
     const ours = await startServer({ messages: sent });
     try {

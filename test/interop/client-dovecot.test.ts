@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { type ClientOptions, Pop3Client, Pop3Error, type TraceEvent } from '../../src/index.js';
-import { generateMessages, toWireForm, writeMaildir } from '../fixtures/mail-generator.js';
+import { emptyMaildir, generateMessages, toWireForm, writeMaildir } from '../fixtures/mail-generator.js';
 
 const peer = inject('dovecot');
 const user = (name: string) => {
@@ -95,6 +95,7 @@ describe('client against Dovecot', () => {
   it('DELE then RSET keeps the message; DELE then QUIT removes it', async () => {
     const carol = user('carol');
     const maildir = peer.users.find((u) => u.user === 'carol')!.maildir;
+    await emptyMaildir(maildir); // interop files run in any order; another may have left carol mail
     await writeMaildir(maildir, generateMessages({ preset: 'sized', count: 3, size: 1000 }));
     const login = () =>
       Pop3Client.connect(options('implicit', { auth: { user: carol.user, pass: carol.pass } }));
