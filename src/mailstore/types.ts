@@ -23,8 +23,9 @@ export interface Mailbox {
    *
    * `into`, when given, offers a place for the bytes: `into(room)` returns a buffer of `room`
    * octets, and the store reads into it and returns the part it filled (a subarray from its
-   * start). The server offers its reply buffer this way, so the message is not copied; a store
-   * may ignore the offer and return a buffer of its own.
+   * start). The server offers room in its batch of replies this way, so the message is not
+   * copied; the buffer is the server's and must not be kept after the call. A store may ignore the
+   * offer and return a buffer of its own.
    */
   readSmall?(uid: string, maxBytes: number, into?: (room: number) => Buffer): Buffer | undefined;
   /** UPDATE state: remove exactly these; returns uids that could not be removed. Crash-safe: a kill at any moment loses no message that is not in the list. */
