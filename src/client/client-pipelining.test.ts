@@ -31,6 +31,11 @@ const serve = (capa: string[], rest: (c: ScriptedConn) => Promise<void>) =>
   peers.serve(rest, { greeting: '+OK ready', capa });
 const connect = (peer: ScriptedPeer, extra: Partial<ClientOptions> = {}) => connectPlain(peer.port, extra);
 const readText = async (body: Readable) => (await readAll(body)).toString('latin1');
+/** Wait until `done()` holds, polling, for at most `ms`. */
+async function until(done: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!done() && Date.now() < end) await sleep(1);
+}
 /** A settled command: its value, or the code of the Pop3Error it failed with. */
 const outcome = (r: PromiseSettledResult<unknown>) =>
   r.status === 'fulfilled' ? r.value : (r.reason as Pop3Error).code;
@@ -301,8 +306,9 @@ describe('C10: pipelining', () => {
     );
     const chunkings: number[][] = [];
     let plan: number[] = []; // split points for the round being served
-    let clientBytes = 0;
-    let arrived: (() => void) | undefined;
+    let transport: Socket | undefined;
+    // What the client has read so far: the socket's own count (its reads need not be 'data' events).
+    const clientBytes = () => transport?.bytesRead ?? 0;
 
     const peer = await serve(PIPELINING, async (c) => {
       c.socket.setNoDelay(true);
@@ -311,29 +317,20 @@ describe('C10: pipelining', () => {
         if (got[0] !== 'STAT') return;
         // Send each chunk only once the client has read the previous one: the chunking is exact.
         let from = 0;
-        const target = clientBytes;
+        const target = clientBytes();
         for (const cut of [...plan, replies.length]) {
           const chunk = replies.subarray(from, cut);
           from = cut;
-          const expected = target + cut;
-          const seen = new Promise<void>((resolve) => {
-            arrived = () => clientBytes >= expected && resolve();
-          });
           c.send(chunk);
-          await Promise.race([seen, sleep(1000)]);
+          await until(() => clientBytes() >= target + cut, 1000);
         }
       }
     });
     const client = await connect(peer);
-    (client as unknown as { conn: { transport: Socket } }).conn.transport.on('data', (d: Buffer) => {
-      clientBytes += d.length;
-      arrived?.();
-    });
-    clientBytes = 0;
+    transport = (client as unknown as { conn: { transport: Socket } }).conn.transport;
 
     const round = async (cuts: number[]) => {
       plan = cuts;
-      clientBytes = 0;
       const settled = await Promise.allSettled([
         client.stat(),
         client.list(),
@@ -448,34 +445,26 @@ describe('retrieveMany: large windows, batching, bounded read-ahead', () => {
     );
     const want = ['.a\r\nb\r\nc\r\n', '', '\r\n\r\r\n\n.\n.\r\nx\r\n'];
     let plan: number[] = [];
-    let clientBytes = 0;
-    let arrived: (() => void) | undefined;
+    let transport: Socket | undefined;
+    const clientBytes = () => transport?.bytesRead ?? 0;
     const peer = await serve(PIPELINING, async (c) => {
       c.socket.setNoDelay(true);
       for (;;) {
         const got = await commands(c, 3, 5000).catch(() => ['(gone)']);
         if (got[0] !== 'RETR 1') return;
         let from = 0;
-        const base = clientBytes;
+        const base = clientBytes();
         for (const cut of [...plan, replies.length]) {
-          const expected = base + cut;
-          const seen = new Promise<void>((resolve) => {
-            arrived = () => clientBytes >= expected && resolve();
-          });
           c.send(replies.subarray(from, cut));
           from = cut;
-          await Promise.race([seen, sleep(1000)]);
+          await until(() => clientBytes() >= base + cut, 1000);
         }
       }
     });
     const client = await connect(peer);
-    (client as unknown as { conn: { transport: Socket } }).conn.transport.on('data', (d: Buffer) => {
-      clientBytes += d.length;
-      arrived?.();
-    });
+    transport = (client as unknown as { conn: { transport: Socket } }).conn.transport;
     const round = async (cuts: number[]) => {
       plan = cuts;
-      clientBytes = 0;
       const bodies: string[] = [];
       for await (const m of client.retrieveMany([1, 2, 3], { window: 3 }))
         bodies.push(await readText(m.body));

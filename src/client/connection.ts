@@ -13,6 +13,7 @@ import {
 } from '../protocol/response.js';
 import { type BodyHost, BodyStream } from './body.js';
 import type { Limits, Timeouts, TraceEvent } from './options.js';
+import { readsOf } from './socket-reads.js';
 
 /** What a command expects back. */
 export type ReplyShape =
@@ -266,7 +267,11 @@ export class Connection implements BodyHost {
   upgrade(next: (plain: Socket) => Socket): void {
     // Bytes after the STLS reply in its own chunk have already failed the connection (unasked).
     if (this.failure) throw this.failure;
-    if (this.reader.buffered > 0 || this.socket.readableLength > 0) {
+    if (
+      this.reader.buffered > 0 ||
+      this.socket.readableLength > 0 ||
+      (readsOf(this.socket)?.pending ?? 0) > 0
+    ) {
       const err = new Pop3Error('server sent data after the STLS reply', { code: 'EPROTOCOL' });
       this.fail(err);
       throw err;
@@ -362,13 +367,16 @@ export class Connection implements BodyHost {
     // Commands are small and often pipelined: without this, Nagle's algorithm holds each one
     // after the first until the previous segment is acknowledged (~40 ms of delayed ACK).
     socket.setNoDelay(true);
-    socket.on('data', this.onData);
+    const reads = readsOf(socket);
+    if (reads) reads.listen(socket, this.onData);
+    else socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('close', this.onEnd);
     socket.on('error', this.onError);
   }
 
   private detach(socket: Socket): void {
+    readsOf(socket)?.unlisten();
     socket.off('data', this.onData);
     socket.off('end', this.onEnd);
     socket.off('close', this.onEnd);

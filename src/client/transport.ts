@@ -3,6 +3,7 @@ import tls, { type TLSSocket } from 'node:tls';
 import { Pop3Error } from '../protocol/errors.js';
 import { withExtraCa } from './extra-ca.js';
 import type { ClientOptions } from './options.js';
+import { bindReads, SocketReads } from './socket-reads.js';
 
 export interface TlsInfo {
   version: string;
@@ -32,6 +33,11 @@ function tlsConnectOptions(opts: ClientOptions): tls.ConnectionOptions {
     ...opts.tlsOptions,
   };
   return opts.extraCa ? withExtraCa(options, opts.extraCa) : options;
+}
+
+/** tls.connect takes `onread` as net.connect does (Node 15+, nodejs/node#35753); @types/node does not list it. */
+function withReads(options: tls.ConnectionOptions, reads: SocketReads): tls.ConnectionOptions {
+  return Object.assign(options, { onread: reads.onread });
 }
 
 /** Resolve when `event` fires on `socket`; reject on error, close, timeout or abort, destroying the socket. */
@@ -74,11 +80,13 @@ function settle<T extends Socket>(socket: T, event: string, ms: number, what: st
 /** Open the TCP connection, with TLS first when the mode is implicit. */
 export async function openSocket(opts: ClientOptions, port: number, connectMs: number): Promise<Socket> {
   if (opts.signal?.aborted) throw new Pop3Error('aborted', { code: 'EABORT', cause: opts.signal.reason });
+  const reads = new SocketReads();
   if (opts.tls === 'implicit' || opts.tls === undefined) {
-    const socket = tls.connect({ host: opts.host, port, ...tlsConnectOptions(opts) });
+    const socket = tls.connect(withReads({ host: opts.host, port, ...tlsConnectOptions(opts) }, reads));
+    bindReads(socket, reads);
     return settle(socket, 'secureConnect', connectMs, `TLS connection to ${opts.host}:${port}`, opts.signal);
   }
-  const socket = net.connect({ host: opts.host, port });
+  const socket = bindReads(net.connect({ host: opts.host, port, onread: reads.onread }), reads);
   return settle(socket, 'connect', connectMs, `connection to ${opts.host}:${port}`, opts.signal);
 }
 
@@ -88,6 +96,7 @@ export function startTls(
   opts: ClientOptions,
   ms: number,
 ): { socket: TLSSocket; ready: Promise<TLSSocket> } {
+  // Node ignores `onread` when TLS wraps an existing socket: this one is read through 'data' events.
   const socket = tls.connect({ socket: plain, ...tlsConnectOptions(opts) });
   return { socket, ready: settle(socket, 'secureConnect', ms, 'TLS handshake after STLS', opts.signal) };
 }
