@@ -22,8 +22,9 @@ const MAX_EARLY_BYTES = 64 * 1024;
  * every read), so the bytes of earlier reads are never written over: message bodies hand views
  * of them to their readers, who may keep them. Small reads share a slab, so what a connection
  * holds stays close to the octets it holds. A slab is freed by the garbage collector once no view
- * of it is left. Used for sockets the client opens itself; Node ignores `onread` when TLS wraps an
- * existing socket (STLS), and those are read through 'data' events.
+ * of it is left. Used for the cleartext sockets the client opens itself: TLS sockets gained nothing
+ * from it (decryption dominates), and Node ignores `onread` when TLS wraps an existing socket
+ * (STLS); those are read through 'data' events.
  */
 export class SocketReads {
   #slab: Buffer = Buffer.alloc(0);
