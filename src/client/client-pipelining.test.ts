@@ -13,6 +13,7 @@ import {
   PeerSet,
   readAll,
   sleep,
+  until,
 } from '../../test/helpers/client-peer.js';
 import type { ScriptedConn, ScriptedPeer } from '../../test/helpers/scripted-peer.js';
 import type { Pop3Error } from '../protocol/errors.js';
@@ -31,11 +32,6 @@ const serve = (capa: string[], rest: (c: ScriptedConn) => Promise<void>) =>
   peers.serve(rest, { greeting: '+OK ready', capa });
 const connect = (peer: ScriptedPeer, extra: Partial<ClientOptions> = {}) => connectPlain(peer.port, extra);
 const readText = async (body: Readable) => (await readAll(body)).toString('latin1');
-/** Wait until `done()` holds, polling, for at most `ms`. */
-async function until(done: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!done() && Date.now() < end) await sleep(1);
-}
 /** A settled command: its value, or the code of the Pop3Error it failed with. */
 const outcome = (r: PromiseSettledResult<unknown>) =>
   r.status === 'fulfilled' ? r.value : (r.reason as Pop3Error).code;

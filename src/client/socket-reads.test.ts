@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { sleep, until } from '../../test/helpers/client-peer.js';
 import { bindReads, readsOf, SocketReads } from './socket-reads.js';
 
 const servers: net.Server[] = [];
@@ -22,8 +23,6 @@ async function pair(script: (peer: net.Socket) => Promise<void>) {
   const socket = bindReads(net.connect({ host: '127.0.0.1', port, onread: reads.onread }), reads);
   return { socket, reads };
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Bytes 0..n-1 of a pattern that shows any overwrite. */
 function pattern(n: number, seed: number): Buffer {
@@ -81,10 +80,10 @@ describe('SocketReads', () => {
     const closed = once(socket, 'close'); // the peer may be gone before the second listener comes
     const a: string[] = [];
     reads.listen(socket, (chunk) => a.push(chunk.toString()));
-    while (a.join('') !== 'first\r\n') await sleep(5);
+    await until(() => a.join('') === 'first\r\n', 5000);
     reads.unlisten();
     next();
-    while (reads.pending < 8) await sleep(5);
+    await until(() => reads.pending >= 8, 5000);
     const b: string[] = [];
     reads.listen(socket, (chunk) => b.push(chunk.toString()));
     await closed;

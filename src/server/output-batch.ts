@@ -76,8 +76,9 @@ export class OutputBatch {
     this.#write(chunk, this.#written);
   }
 
-  /** Forget what is gathered (the connection is being dropped). */
+  /** Forget what is gathered (the connection is being dropped); its buffer was never written, so it is free again. */
   discard(): void {
+    if (this.#buf !== EMPTY) this.#pool.give(this.#buf);
     this.#buf = EMPTY;
     this.#used = 0;
   }

@@ -142,3 +142,9 @@ export function drainOrClose(socket: Socket): Promise<void> {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Wait until `done()` holds, polling every millisecond, for at most `ms`. */
+export async function until(done: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!done() && Date.now() < end) await sleep(1);
+}
