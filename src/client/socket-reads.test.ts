@@ -1,12 +1,15 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sleep, until } from '../../test/helpers/client-peer.js';
+import { testCerts } from '../../test/helpers/certs.js';
+import { connectPlain, connectTo, PeerSet, sleep, until } from '../../test/helpers/client-peer.js';
 import { bindReads, readsOf, SocketReads } from './socket-reads.js';
 
 const servers: net.Server[] = [];
+const peers = new PeerSet();
 afterEach(async () => {
   for (const s of servers.splice(0)) await new Promise((resolve) => s.close(resolve));
+  await peers.closeAll();
 });
 
 /** A loopback server that runs `script` for its one connection; and a client reading through SocketReads. */
@@ -89,5 +92,28 @@ describe('SocketReads', () => {
     await closed;
     expect(a.join('')).toBe('first\r\n');
     expect(b.join('')).toBe('second\r\n');
+  });
+
+  it('is how the client reads the cleartext sockets it opens; implicit TLS sockets keep data events', async () => {
+    const opening = { greeting: '+OK ready', capa: ['USER', 'UIDL'] };
+    const plainPeer = await peers.answering([['NOOP', '+OK\r\n']], opening);
+    const plain = await connectPlain(plainPeer.port);
+    const plainSocket = (plain as unknown as { conn: { transport: net.Socket } }).conn.transport;
+    expect(readsOf(plainSocket)).toBeInstanceOf(SocketReads);
+    await plain.noop(); // the greeting, CAPA and this reply all came through it
+    plain.close();
+    const certs = testCerts();
+    const tlsPeer = await peers.serve(
+      async (c) => void (await c.readLine(2000).catch(() => undefined)),
+      opening,
+      certs.server,
+    );
+    const secure = await connectTo(tlsPeer.port, {
+      tls: 'implicit',
+      tlsOptions: { ca: [certs.ca], servername: 'localhost' },
+    });
+    const secureSocket = (secure as unknown as { conn: { transport: net.Socket } }).conn.transport;
+    expect(readsOf(secureSocket)).toBeUndefined();
+    secure.close();
   });
 });
