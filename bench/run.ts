@@ -54,8 +54,8 @@ async function main(args: BenchArgs): Promise<void> {
       );
       if (lanes.length === 0) continue;
       const runs = args.runs ?? w.runs;
-      log(`workload ${w.title}: ${lanes.length} lanes x ${runs} runs`);
-      results.push(await runWorkload(bench.env, w, runs, lanes));
+      log(`workload ${w.title}: ${lanes.length} lanes x (${args.warmup} warm-up + ${runs}) runs`);
+      results.push(await runWorkload(bench.env, w, runs, lanes, args.warmup));
     }
 
     const md = [

@@ -11,6 +11,8 @@ export interface BenchArgs {
   only: WorkloadId[];
   /** Runs per lane for every workload; undefined: each workload's default (5 small, 3 big). */
   runs?: number;
+  /** Unmeasured rounds before the measured ones (every lane once per round). */
+  warmup: number;
   contenders: ContenderName[];
   servers: ServerName[];
   tls: boolean;
@@ -28,6 +30,8 @@ export const USAGE = `usage: npm run bench -- [options]
 
   --only a,b,c0,c,d,e     workloads to run (default: all)
   --runs N                runs per lane (default: 5 for a, c0, c; 3 for b, d; e runs once)
+  --warmup N              rounds run first, checked and reported apart, not summarised
+                          (default 1: the servers' first session after start; 0 for none)
   --contenders LIST       ${CONTENDER_NAMES.join(',')} (default: all)
   --servers LIST          dovecot,ours (default: both)
   --transport tls|plain   implicit TLS (default) or cleartext, for every contender alike
@@ -44,9 +48,10 @@ function list<T extends string>(flag: string, value: string | undefined, allowed
   return items as T[];
 }
 
-function count(flag: string, value: string | undefined, max: number): number {
+function count(flag: string, value: string | undefined, max: number, min = 1): number {
   const n = Number(value);
-  if (!value || !/^\d+$/.test(value) || n < 1 || n > max) throw new Error(`${flag}: expected 1..${max}`);
+  if (!value || !/^\d+$/.test(value) || n < min || n > max)
+    throw new Error(`${flag}: expected ${min}..${max}`);
   return n;
 }
 
@@ -55,6 +60,7 @@ export function parseArgs(argv: string[]): BenchArgs {
     only: [...WORKLOAD_IDS],
     contenders: [...CONTENDER_NAMES],
     servers: ['dovecot', 'ours'],
+    warmup: 1,
     tls: true,
     sessions: 5000,
     base: '/dev/shm/pop3kit-bench',
@@ -66,6 +72,7 @@ export function parseArgs(argv: string[]): BenchArgs {
     const value = () => argv[++i];
     if (flag === '--only') args.only = list(flag, value(), WORKLOAD_IDS);
     else if (flag === '--runs') args.runs = count(flag, value(), 100);
+    else if (flag === '--warmup') args.warmup = count(flag, value(), 10, 0);
     else if (flag === '--contenders') args.contenders = list(flag, value(), CONTENDER_NAMES);
     else if (flag === '--servers') args.servers = list(flag, value(), ['dovecot', 'ours'] as const);
     else if (flag === '--transport') {

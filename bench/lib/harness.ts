@@ -38,6 +38,8 @@ export interface LaneResult {
   server: ServerName;
   ref?: string;
   durability: string;
+  /** Warm-up rounds, run first: checked like the others, reported apart, never summarised. */
+  warmup: RunRecord[];
   runs: RunRecord[];
 }
 
@@ -158,6 +160,7 @@ export async function runWorkload(
   w: Workload,
   runs: number,
   lanes: LaneSpec[],
+  warmup = 0,
 ): Promise<WorkloadResult> {
   const started = performance.now();
   const spec = MAILBOXES[w.mailbox];
@@ -183,9 +186,12 @@ export async function runWorkload(
       server: l.server,
       ...(l.ref ? { ref: l.ref } : {}),
       durability: env.contenders[l.contender].durability,
+      warmup: [],
       runs: [],
     }));
-    for (let run = 0; run < runs; run++) {
+    for (let round = 0; round < warmup + runs; round++) {
+      const warming = round < warmup;
+      const run = warming ? round : round - warmup;
       for (const [i, lane] of lanes.entries()) {
         const rec = await runOnce(
           env,
@@ -196,9 +202,10 @@ export async function runWorkload(
           w.timeoutMs,
           w.id,
         );
-        results[i]!.runs.push({ run, ...rec });
+        (warming ? results[i]!.warmup : results[i]!.runs).push({ run, ...rec });
+        const which = warming ? `warm-up ${run + 1}/${warmup}` : `run ${run + 1}/${runs}`;
         env.log(
-          `  ${w.id} run ${run + 1}/${runs} ${laneId(lane).padEnd(24)} wall ${(rec.wallMs / 1000).toFixed(2)} s, ` +
+          `  ${w.id} ${which} ${laneId(lane).padEnd(24)} wall ${(rec.wallMs / 1000).toFixed(2)} s, ` +
             `cpu ${(rec.cpuMs / 1000).toFixed(2)} s, rss ${(rec.maxRssKb / 1024).toFixed(0)} MB, ` +
             `server cpu ${(rec.serverCpuMs / 1000).toFixed(2)} s${rec.problem ? `  FAILED: ${rec.problem}` : ''}`,
         );

@@ -64,11 +64,14 @@ export function laneSummary(w: WorkloadResult, lane: LaneResult) {
 }
 
 export function workloadTable(w: WorkloadResult): string {
+  const warmups = w.lanes[0]?.warmup.length ?? 0;
   const head = [
     `### ${w.title}`,
     '',
     `${w.messages} messages, ${(w.wireOctets / 2 ** 20).toFixed(1)} MiB on the wire; ` +
-      `${w.lanes[0]?.runs.length ?? 0} alternating runs per lane; took ${Math.round(w.seconds)} s.`,
+      `${w.lanes[0]?.runs.length ?? 0} alternating runs per lane` +
+      (warmups ? ` after ${warmups} warm-up round${warmups > 1 ? 's' : ''}` : '') +
+      `; took ${Math.round(w.seconds)} s.`,
     '',
     '| lane | ok | wall s | × ref | CPU s | × ref | peak RSS MB | server CPU s | × ref | server peak RSS MB |',
     '|---|---|---|---|---|---|---|---|---|---|',
@@ -90,7 +93,28 @@ export function workloadTable(w: WorkloadResult): string {
     ...head,
     ...rows,
     ...(failures.length ? ['', 'Failed runs (left out above):', ...failures] : []),
+    ...(warmups ? ['', ...warmupLines(w)] : []),
   ].join('\n');
+}
+
+/**
+ * The warm-up rounds, apart from the table: the first is the first session each server process
+ * serves (ours compiles its hot paths then), a cost paid once per server start.
+ */
+function warmupLines(w: WorkloadResult): string[] {
+  const s = (ms: number) => (ms / 1000).toFixed(2);
+  return [
+    'Warm-up (run first, checked, not in the table above):',
+    ...w.lanes.flatMap((l) =>
+      l.warmup.map(
+        (r) =>
+          `- ${l.id} warm-up ${r.run + 1}: ` +
+          (r.problem
+            ? `FAILED: ${r.problem}`
+            : `wall ${s(r.wallMs)} s, CPU ${s(r.cpuMs)} s, server CPU ${s(r.serverCpuMs)} s`),
+      ),
+    ),
+  ];
 }
 
 export function sessionsTable(e: SessionsResult): string {
