@@ -2,6 +2,7 @@
 import {
   CONTENDER_NAMES,
   type ContenderName,
+  SERVER_NAMES,
   type ServerName,
   WORKLOAD_IDS,
   type WorkloadId,
@@ -33,7 +34,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --warmup N              rounds run first, checked and reported apart, not summarised
                           (default 1: the servers' first session after start; 0 for none)
   --contenders LIST       ${CONTENDER_NAMES.join(',')} (default: all)
-  --servers LIST          dovecot,ours (default: both)
+  --servers LIST          ${SERVER_NAMES.join(',')} (default: all; floor answers from memory,
+                          the least time any server could give mpop)
   --transport tls|plain   implicit TLS (default) or cleartext, for every contender alike
   --sessions N            sessions held in workload e (default 5000)
   --base DIR              scratch folder on tmpfs (default /dev/shm/pop3kit-bench)
@@ -59,7 +61,7 @@ export function parseArgs(argv: string[]): BenchArgs {
   const args: BenchArgs = {
     only: [...WORKLOAD_IDS],
     contenders: [...CONTENDER_NAMES],
-    servers: ['dovecot', 'ours'],
+    servers: [...SERVER_NAMES],
     warmup: 1,
     tls: true,
     sessions: 5000,
@@ -74,7 +76,7 @@ export function parseArgs(argv: string[]): BenchArgs {
     else if (flag === '--runs') args.runs = count(flag, value(), 100);
     else if (flag === '--warmup') args.warmup = count(flag, value(), 10, 0);
     else if (flag === '--contenders') args.contenders = list(flag, value(), CONTENDER_NAMES);
-    else if (flag === '--servers') args.servers = list(flag, value(), ['dovecot', 'ours'] as const);
+    else if (flag === '--servers') args.servers = list(flag, value(), SERVER_NAMES);
     else if (flag === '--transport') {
       const t = value();
       if (t !== 'tls' && t !== 'plain') throw new Error('--transport: tls or plain');

@@ -1,4 +1,5 @@
-// The bench's own child programs (raw socket reader, client sink, delay relay, session holder)
+// The bench's own child programs (raw socket reader, client sink, delay relay, session holder,
+// floor server)
 // are TypeScript; they are bundled to plain .mjs once per harness run so the measured processes
 // pay for neither a TypeScript loader nor its memory. The client sink bundles src/ as it stands.
 // Bundles are self-contained, so they live outside the repository (out of the linter's way).
@@ -10,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const BENCH = dirname(dirname(fileURLToPath(import.meta.url)));
 export const BUILD_DIR = join(tmpdir(), `pop3kit-bench-children-${process.getuid?.() ?? 'user'}`);
 
-export const CHILDREN = ['raw-pop3', 'client-sink', 'delay-relay', 'session-holder'] as const;
+export const CHILDREN = ['raw-pop3', 'client-sink', 'delay-relay', 'session-holder', 'floor-pop3'] as const;
 export type ChildName = (typeof CHILDREN)[number];
 
 export function childPath(name: ChildName): string {

@@ -6,11 +6,12 @@ import { open, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type DovecotPeer, startDovecot } from '../../scripts/peers/dovecot.js';
 import { CLI } from '../contenders/pop3-fetch.js';
+import { childPath } from './children.js';
 import { peakRssKb, resetPeakRss, rssKb, treeCpuMs } from './proc.js';
 import { verifyDovecotLog, verifyOurLog } from './verify.js';
 
 export interface ServerUnderTest {
-  name: 'dovecot' | 'ours';
+  name: 'dovecot' | 'ours' | 'floor';
   /** The server's main process (Dovecot's master). */
   pid: number;
   plainPort: number;
@@ -198,6 +199,79 @@ export async function startOurServer(opts: OursOptions): Promise<ServerUnderTest
         new Promise<boolean>((r) => setTimeout(() => r(false), STOP_TIMEOUT_MS)),
       ]);
       if (!exited) child.kill('SIGKILL');
+      log.end();
+    },
+  };
+}
+
+export interface FloorOptions {
+  dir: string;
+  /** The Maildirs it reads (at each user's first login, once). */
+  maildirRoot: string;
+  users: Map<string, string>;
+  tlsKey: string;
+  tlsCert: string;
+  caFile: string;
+}
+
+/**
+ * The floor server (bench/children/floor-pop3.ts): RETR is one write of a reply kept in memory,
+ * so a client's time against it is the least any server could give it.
+ */
+export async function startFloorServer(opts: FloorOptions): Promise<ServerUnderTest> {
+  const logPath = join(opts.dir, 'floor.log');
+  const log = createWriteStream(logPath);
+  const args = { maildirRoot: opts.maildirRoot, tlsKey: opts.tlsKey, tlsCert: opts.tlsCert };
+  const child = spawn(process.execPath, [childPath('floor-pop3'), JSON.stringify(args)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, POP3_FLOOR_USERS: JSON.stringify(Object.fromEntries(opts.users)) },
+  });
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  let written = 0;
+  child.stderr.on('data', (chunk: Buffer) => {
+    log.write(chunk);
+    written += chunk.length;
+  });
+  const ports = await new Promise<{ plain: number; tls: number }>((resolvePorts, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('the floor server did not listen within 20 s')), 20_000);
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+      if (!out.includes('\n')) return;
+      clearTimeout(timer);
+      resolvePorts(JSON.parse(out.slice(0, out.indexOf('\n'))) as { plain: number; tls: number });
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the floor server exited (${code}) before listening`));
+    });
+  });
+  const pid = child.pid!;
+  const flushed = () => new Promise<void>((r) => log.write('', () => r()));
+  return {
+    name: 'floor',
+    pid,
+    plainPort: ports.plain,
+    tlsPort: ports.tls,
+    caFile: opts.caFile,
+    cpuMs: () => treeCpuMs(pid),
+    resetPeak: () => resetPeakRss(pid),
+    peakRssKb: () => peakRssKb(pid),
+    rssKb: () => rssKb(pid),
+    logMark: async () => written,
+    checkLog: (mark, user, count) =>
+      settle(async () => {
+        await flushed();
+        return verifyOurLog(await readFrom(logPath, mark), user, count);
+      }),
+    logProblems: async () => [],
+    stop: async () => {
+      process.removeListener('exit', killOnExit);
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise<void>((r) => child.once('exit', () => r()));
+      }
       log.end();
     },
   };

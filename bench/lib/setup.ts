@@ -18,9 +18,9 @@ import type { Contender } from '../contenders/types.js';
 import { buildChildren } from './children.js';
 import type { HarnessEnv } from './harness.js';
 import { type Expected, seedGenerated, seedHuge } from './mailbox.js';
-import { type ServerUnderTest, startDovecotServer, startOurServer } from './servers.js';
+import { type ServerUnderTest, startDovecotServer, startFloorServer, startOurServer } from './servers.js';
 import { sessionUser } from './sessions.js';
-import { type ContenderName, MAILBOXES, type MailboxKey, type ServerName } from './workloads.js';
+import { type ContenderName, MAILBOXES, type MailboxKey } from './workloads.js';
 
 const run = promisify(execFile);
 export const ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
@@ -120,6 +120,16 @@ export async function setupBench(opts: SetupOptions): Promise<Bench> {
       ...(opts.serverNodeFlags ? { nodeFlags: opts.serverNodeFlags } : {}),
     });
     stops.unshift(() => ours.stop());
+    log('starting the floor server (replies from memory)');
+    const floor = await startFloorServer({
+      dir: oursRoot,
+      maildirRoot: join(oursRoot, 'mail'),
+      users: passwords,
+      tlsKey: join(peer.dir, 'tls', 'key.pem'),
+      tlsCert: join(peer.dir, 'tls', 'cert.pem'),
+      caFile: dovecot.caFile,
+    });
+    stops.unshift(() => floor.stop());
 
     const mda = await buildMda(join(workRoot, 'mda'));
     const contenders: Record<ContenderName, Contender> = {
@@ -132,7 +142,7 @@ export async function setupBench(opts: SetupOptions): Promise<Bench> {
     };
     const env: HarnessEnv = {
       contenders,
-      servers: { dovecot, ours } as Record<ServerName, ServerUnderTest>,
+      servers: { dovecot, ours, floor },
       expected,
       passwords,
       tls: opts.tls,

@@ -1,0 +1,106 @@
+// The server-side bound: a POP3 server that does no work per message. A user's Maildir is read and
+// encoded once, at their first login, and kept in memory; from then on RETR is one socket write
+// of a ready buffer. What a client takes to fetch from it is what it would take from any server,
+// however fast. Not a server to use: no locking, no deletion, a mailbox fixed at first login.
+// Run by the harness in its own process: node floor-pop3.mjs '<json FloorArgs>', users and
+// passwords in POP3_FLOOR_USERS (JSON); prints {"plain":port,"tls":port} once it listens, and a
+// JSON "session closed" line on stderr per session (as `pop3 serve --log-format json` does).
+import { readdirSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import { DotEncoder } from '../../src/protocol/dot-encoder.js';
+
+interface FloorArgs {
+  maildirRoot: string;
+  tlsKey: string;
+  tlsCert: string;
+}
+
+interface Message {
+  octets: number;
+  uid: string;
+  reply: Buffer;
+}
+
+const MAX_LINE = 512;
+const args = JSON.parse(process.argv[2] ?? '{}') as FloorArgs;
+const passwords = new Map(
+  Object.entries(JSON.parse(process.env.POP3_FLOOR_USERS ?? '{}') as Record<string, string>),
+);
+const mailboxes = new Map<string, Message[]>();
+
+/** new/ then cur/, by name: every message's reply (status line, stuffed body, terminator). */
+function load(user: string): Message[] {
+  const kept = mailboxes.get(user);
+  if (kept) return kept;
+  const messages: Message[] = [];
+  for (const sub of ['new', 'cur']) {
+    const dir = join(args.maildirRoot, user, sub);
+    for (const name of readdirSync(dir).sort()) {
+      const { reply: body, octets } = DotEncoder.whole(Buffer.alloc(0), readFileSync(join(dir, name)));
+      const status = Buffer.from(`+OK ${octets} octets\r\n`, 'latin1');
+      messages.push({ octets, uid: name.split(':')[0]!, reply: Buffer.concat([status, body]) });
+    }
+  }
+  mailboxes.set(user, messages);
+  return messages;
+}
+
+function serve(socket: net.Socket): void {
+  let user: string | undefined;
+  let messages: Message[] | undefined;
+  let retr = 0;
+  let pending = '';
+  const multi = (lines: string[]) => socket.write(`+OK\r\n${lines.map((l) => `${l}\r\n`).join('')}.\r\n`);
+  const command = (line: string): void => {
+    const [word = '', arg = ''] = line.split(' ');
+    const keyword = word.toUpperCase();
+    if (keyword === 'QUIT') {
+      process.stderr.write(
+        `${JSON.stringify({ level: 'info', msg: 'session closed', user, reason: 'quit', retr })}\n`,
+      );
+      socket.end('+OK bye\r\n');
+    } else if (keyword === 'CAPA') multi(['USER', 'UIDL', 'PIPELINING']);
+    else if (keyword === 'USER' && !messages) {
+      user = arg;
+      socket.write('+OK\r\n');
+    } else if (keyword === 'PASS' && user !== undefined && !messages && passwords.get(user) === arg) {
+      messages = load(user);
+      socket.write('+OK\r\n');
+    } else if (!messages) socket.write('-ERR not logged in\r\n');
+    else if (keyword === 'STAT')
+      socket.write(`+OK ${messages.length} ${messages.reduce((n, m) => n + m.octets, 0)}\r\n`);
+    else if (keyword === 'LIST') multi(messages.map((m, i) => `${i + 1} ${m.octets}`));
+    else if (keyword === 'UIDL') multi(messages.map((m, i) => `${i + 1} ${m.uid}`));
+    else if (keyword === 'NOOP') socket.write('+OK\r\n');
+    else if (keyword === 'RETR' && messages[Number(arg) - 1]) {
+      socket.write(messages[Number(arg) - 1]!.reply);
+      retr++;
+    } else socket.write('-ERR\r\n');
+  };
+  socket.write('+OK floor\r\n');
+  socket.on('data', (chunk: Buffer) => {
+    pending += chunk.toString('latin1');
+    socket.cork(); // the replies to one read of pipelined commands go out together
+    for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+      command(pending.slice(0, nl).replace(/\r$/, ''));
+      pending = pending.slice(nl + 1);
+    }
+    socket.uncork();
+    if (pending.length > MAX_LINE) socket.destroy();
+  });
+  socket.on('error', () => socket.destroy());
+}
+
+const plain = net.createServer(serve);
+const secure = tls.createServer(
+  { key: readFileSync(args.tlsKey), cert: readFileSync(args.tlsCert) },
+  (s: tls.TLSSocket) => serve(s),
+);
+const listen = (server: net.Server) =>
+  new Promise<number>((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)),
+  );
+const ports = { plain: await listen(plain), tls: await listen(secure) };
+process.stdout.write(`${JSON.stringify(ports)}\n`);
