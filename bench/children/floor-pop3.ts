@@ -1,6 +1,6 @@
 // The server-side bound: a POP3 server that does no work per message. A user's Maildir is read and
-// encoded once, at their first login, and kept in memory; from then on RETR is one socket write
-// of a ready buffer. What a client takes to fetch from it is what it would take from any server,
+// encoded once, at their first login, and kept in memory; from then on RETR hands a ready buffer
+// to the socket. What a client takes to fetch from it is what it would take from any server,
 // however fast. Not a server to use: no locking, no deletion, a mailbox fixed at first login.
 // Run by the harness in its own process: node floor-pop3.mjs '<json FloorArgs>', users and
 // passwords in POP3_FLOOR_USERS (JSON); prints {"plain":port,"tls":port} once it listens, and a
@@ -24,6 +24,7 @@ interface Message {
 }
 
 const MAX_LINE = 512;
+const SLICE = 256 * 1024;
 const args = JSON.parse(process.argv[2] ?? '{}') as FloorArgs;
 const passwords = new Map(
   Object.entries(JSON.parse(process.env.POP3_FLOOR_USERS ?? '{}') as Record<string, string>),
@@ -52,7 +53,30 @@ function serve(socket: net.Socket): void {
   let messages: Message[] | undefined;
   let retr = 0;
   let pending = '';
-  const multi = (lines: string[]) => socket.write(`+OK\r\n${lines.map((l) => `${l}\r\n`).join('')}.\r\n`);
+  let quitting = false;
+  // Replies wait here, uncopied, and go out a slice at a time as the socket takes them: one
+  // 20 MiB write to a TLS socket is far slower than slices of it (Node re-copies what is left).
+  const queue: Buffer[] = [];
+  let at = 0;
+  const pump = (): void => {
+    while (queue.length > 0) {
+      const reply = queue[0]!;
+      const slice = reply.subarray(at, at + SLICE);
+      at += slice.length;
+      if (at === reply.length) {
+        queue.shift();
+        at = 0;
+      }
+      if (!socket.write(slice)) return; // 'drain' calls again
+    }
+    if (quitting) socket.end();
+  };
+  socket.on('drain', pump);
+  const send = (reply: Buffer | string): void => {
+    queue.push(typeof reply === 'string' ? Buffer.from(reply, 'latin1') : reply);
+    if (queue.length === 1 && !socket.writableNeedDrain) pump();
+  };
+  const multi = (lines: string[]) => send(`+OK\r\n${lines.map((l) => `${l}\r\n`).join('')}.\r\n`);
   const command = (line: string): void => {
     const [word = '', arg = ''] = line.split(' ');
     const keyword = word.toUpperCase();
@@ -60,30 +84,31 @@ function serve(socket: net.Socket): void {
       process.stderr.write(
         `${JSON.stringify({ level: 'info', msg: 'session closed', user, reason: 'quit', retr })}\n`,
       );
-      socket.end('+OK bye\r\n');
+      quitting = true;
+      send('+OK bye\r\n');
     } else if (keyword === 'CAPA') multi(['USER', 'UIDL', 'PIPELINING']);
     else if (keyword === 'USER' && !messages) {
       user = arg;
-      socket.write('+OK\r\n');
+      send('+OK\r\n');
     } else if (keyword === 'PASS' && user !== undefined && !messages && passwords.get(user) === arg) {
       messages = load(user);
-      socket.write('+OK\r\n');
-    } else if (!messages) socket.write('-ERR not logged in\r\n');
+      send('+OK\r\n');
+    } else if (!messages) send('-ERR not logged in\r\n');
     else if (keyword === 'STAT')
-      socket.write(`+OK ${messages.length} ${messages.reduce((n, m) => n + m.octets, 0)}\r\n`);
+      send(`+OK ${messages.length} ${messages.reduce((n, m) => n + m.octets, 0)}\r\n`);
     else if (keyword === 'LIST') multi(messages.map((m, i) => `${i + 1} ${m.octets}`));
     else if (keyword === 'UIDL') multi(messages.map((m, i) => `${i + 1} ${m.uid}`));
-    else if (keyword === 'NOOP') socket.write('+OK\r\n');
+    else if (keyword === 'NOOP') send('+OK\r\n');
     else if (keyword === 'RETR' && messages[Number(arg) - 1]) {
-      socket.write(messages[Number(arg) - 1]!.reply);
+      send(messages[Number(arg) - 1]!.reply);
       retr++;
-    } else socket.write('-ERR\r\n');
+    } else send('-ERR\r\n');
   };
-  socket.write('+OK floor\r\n');
+  send('+OK floor\r\n');
   socket.on('data', (chunk: Buffer) => {
     pending += chunk.toString('latin1');
     socket.cork(); // the replies to one read of pipelined commands go out together
-    for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+    for (let nl = pending.indexOf('\n'); nl >= 0 && !quitting; nl = pending.indexOf('\n')) {
       command(pending.slice(0, nl).replace(/\r$/, ''));
       pending = pending.slice(nl + 1);
     }
