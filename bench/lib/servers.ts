@@ -107,9 +107,7 @@ export async function startOurServer(opts: OursOptions): Promise<ServerUnderTest
   const usersFile = join(opts.dir, 'users');
   const lines = [...opts.users].map(([u, p]) => `${u}:{PLAIN}${p}\n`);
   await writeFile(usersFile, lines.join(''), { mode: 0o600 });
-  const logPath = join(opts.dir, 'server.log');
-  const log = createWriteStream(logPath);
-  const child: ChildProcess = spawn(
+  const child = spawn(
     process.execPath,
     [
       ...(opts.nodeFlags ?? []),
@@ -141,120 +139,87 @@ export async function startOurServer(opts: OursOptions): Promise<ServerUnderTest
       '--max-per-address',
       String(opts.maxConnections),
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  let written = 0;
-  const ports = await new Promise<{ plain: number; tls: number }>((resolvePorts, reject) => {
-    let head = '';
-    const timer = setTimeout(
-      () => reject(new Error(`pop3 serve did not listen within 20 s: ${head}`)),
-      20_000,
-    );
-    child.stderr!.on('data', (chunk: Buffer) => {
-      log.write(chunk);
-      written += chunk.length;
-      if (head.length < 8192) {
-        head += chunk.toString('utf8');
-        const m = /listening on 127\.0\.0\.1:(\d+) \([^)]*\), 127\.0\.0\.1:(\d+) \(TLS\)/.exec(head);
-        if (m) {
-          clearTimeout(timer);
-          resolvePorts({ plain: Number(m[1]), tls: Number(m[2]) });
-        }
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`pop3 serve exited (${code}) before listening: ${head.slice(0, 2000)}`));
-    });
-  });
-  const pid = child.pid!;
-  return {
-    name: 'ours',
-    pid,
-    plainPort: ports.plain,
-    tlsPort: ports.tls,
-    caFile: opts.caFile,
-    cpuMs: () => treeCpuMs(pid),
-    resetPeak: () => resetPeakRss(pid),
-    peakRssKb: () => peakRssKb(pid),
-    rssKb: () => rssKb(pid),
-    logMark: async () => written,
-    checkLog: (mark, user, count) =>
-      settle(async () => {
-        await new Promise<void>((r) => log.write('', () => r())); // flushed to the file
-        return verifyOurLog(await readFrom(logPath, mark), user, count);
-      }),
-    logProblems: async (mark) => {
-      await new Promise<void>((r) => log.write('', () => r()));
-      return (await readFrom(logPath, mark)).split('\n').filter((l) => /"level":"(warn|error)"/.test(l));
-    },
-    stop: async () => {
-      process.removeListener('exit', killOnExit);
-      if (child.exitCode !== null) return;
-      child.kill('SIGTERM');
-      const exited = await Promise.race([
-        new Promise<boolean>((r) => child.once('exit', () => r(true))),
-        new Promise<boolean>((r) => setTimeout(() => r(false), STOP_TIMEOUT_MS)),
-      ]);
-      if (!exited) child.kill('SIGKILL');
-      log.end();
-    },
+  // `pop3 serve` says where it listens on stderr, in its first lines.
+  const listening = (stderrHead: string) => {
+    const m = /listening on 127\.0\.0\.1:(\d+) \([^)]*\), 127\.0\.0\.1:(\d+) \(TLS\)/.exec(stderrHead);
+    return m ? { plain: Number(m[1]), tls: Number(m[2]) } : undefined;
   };
+  return jsonLoggingServer('ours', child, join(opts.dir, 'server.log'), opts.caFile, listening);
 }
 
-export interface FloorOptions {
-  dir: string;
-  /** The Maildirs it reads (at each user's first login, once). */
-  maildirRoot: string;
-  users: Map<string, string>;
-  tlsKey: string;
-  tlsCert: string;
-  caFile: string;
-}
+/** As ours, less the limits; it reads a user's Maildir once, at their first login. */
+export type FloorOptions = Omit<OursOptions, 'maxConnections' | 'nodeFlags'>;
 
 /**
- * The floor server (bench/children/floor-pop3.ts): RETR is one write of a reply kept in memory,
+ * The floor server (bench/children/floor-pop3.ts): RETR hands the socket a reply kept in memory,
  * so a client's time against it is the least any server could give it.
  */
 export async function startFloorServer(opts: FloorOptions): Promise<ServerUnderTest> {
-  const logPath = join(opts.dir, 'floor.log');
-  const log = createWriteStream(logPath);
   const args = { maildirRoot: opts.maildirRoot, tlsKey: opts.tlsKey, tlsCert: opts.tlsCert };
   const child = spawn(process.execPath, [childPath('floor-pop3'), JSON.stringify(args)], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, POP3_FLOOR_USERS: JSON.stringify(Object.fromEntries(opts.users)) },
   });
+  // It prints its ports as one JSON line on stdout.
+  let out = '';
+  const ports = new Promise<{ plain: number; tls: number }>((resolve) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+      if (out.includes('\n')) resolve(JSON.parse(out.slice(0, out.indexOf('\n'))));
+    });
+  });
+  return jsonLoggingServer('floor', child, join(opts.dir, 'floor.log'), opts.caFile, undefined, ports);
+}
+
+/**
+ * A server that is one Node process logging JSON lines on stderr, as `pop3 serve --log-format
+ * json` does (ours, and the floor server, which writes the same `session closed` records): its log
+ * goes to `logPath`, and its ports come from its first stderr lines (`listening`) or `ports`.
+ */
+async function jsonLoggingServer(
+  name: 'ours' | 'floor',
+  child: ChildProcess,
+  logPath: string,
+  caFile: string,
+  listening?: (stderrHead: string) => { plain: number; tls: number } | undefined,
+  ports?: Promise<{ plain: number; tls: number }>,
+): Promise<ServerUnderTest> {
+  const log = createWriteStream(logPath);
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   let written = 0;
-  child.stderr.on('data', (chunk: Buffer) => {
-    log.write(chunk);
-    written += chunk.length;
-  });
-  const ports = await new Promise<{ plain: number; tls: number }>((resolvePorts, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('the floor server did not listen within 20 s')), 20_000);
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString('utf8');
-      if (!out.includes('\n')) return;
+  let head = '';
+  const bound = await new Promise<{ plain: number; tls: number }>((resolvePorts, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not listen within 20 s: ${head}`)), 20_000);
+    const done = (p: { plain: number; tls: number }) => {
       clearTimeout(timer);
-      resolvePorts(JSON.parse(out.slice(0, out.indexOf('\n'))) as { plain: number; tls: number });
+      resolvePorts(p);
+    };
+    ports?.then(done);
+    child.stderr!.on('data', (chunk: Buffer) => {
+      log.write(chunk);
+      written += chunk.length;
+      if (head.length < 8192) {
+        head += chunk.toString('utf8');
+        const found = listening?.(head);
+        if (found) done(found);
+      }
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`the floor server exited (${code}) before listening`));
+      reject(new Error(`${name} exited (${code}) before listening: ${head.slice(0, 2000)}`));
     });
   });
   const pid = child.pid!;
   const flushed = () => new Promise<void>((r) => log.write('', () => r()));
   return {
-    name: 'floor',
+    name,
     pid,
-    plainPort: ports.plain,
-    tlsPort: ports.tls,
-    caFile: opts.caFile,
+    plainPort: bound.plain,
+    tlsPort: bound.tls,
+    caFile,
     cpuMs: () => treeCpuMs(pid),
     resetPeak: () => resetPeakRss(pid),
     peakRssKb: () => peakRssKb(pid),
@@ -265,12 +230,19 @@ export async function startFloorServer(opts: FloorOptions): Promise<ServerUnderT
         await flushed();
         return verifyOurLog(await readFrom(logPath, mark), user, count);
       }),
-    logProblems: async () => [],
+    logProblems: async (mark) => {
+      await flushed();
+      return (await readFrom(logPath, mark)).split('\n').filter((l) => /"level":"(warn|error)"/.test(l));
+    },
     stop: async () => {
       process.removeListener('exit', killOnExit);
       if (child.exitCode === null) {
         child.kill('SIGTERM');
-        await new Promise<void>((r) => child.once('exit', () => r()));
+        const exited = await Promise.race([
+          new Promise<boolean>((r) => child.once('exit', () => r(true))),
+          new Promise<boolean>((r) => setTimeout(() => r(false), STOP_TIMEOUT_MS)),
+        ]);
+        if (!exited) child.kill('SIGKILL');
       }
       log.end();
     },
