@@ -91,8 +91,14 @@ function serve(socket: net.Socket): void {
       user = arg;
       send('+OK\r\n');
     } else if (keyword === 'PASS' && user !== undefined && !messages && passwords.get(user) === arg) {
-      messages = load(user);
-      send('+OK\r\n');
+      try {
+        messages = load(user);
+        send('+OK\r\n');
+      } catch (err) {
+        send(
+          `-ERR [SYS/PERM] cannot read the maildir: ${(err as NodeJS.ErrnoException).code ?? 'error'}\r\n`,
+        );
+      }
     } else if (!messages) send('-ERR not logged in\r\n');
     else if (keyword === 'STAT')
       send(`+OK ${messages.length} ${messages.reduce((n, m) => n + m.octets, 0)}\r\n`);
