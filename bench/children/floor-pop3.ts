@@ -3,13 +3,15 @@
 // to the socket. What a client takes to fetch from it is what it would take from any server,
 // however fast. Not a server to use: no locking, no deletion, a mailbox fixed at first login.
 // Run by the harness in its own process: node floor-pop3.mjs '<json FloorArgs>', users and
-// passwords in POP3_FLOOR_USERS (JSON); prints {"plain":port,"tls":port} once it listens, and a
-// JSON "session closed" line on stderr per session (as `pop3 serve --log-format json` does).
+// passwords in POP3_FLOOR_USERS (JSON). On stderr, as `pop3 serve --log-format json`: where it
+// listens, then a JSON "session closed" line per session.
 import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
+import { maildirBase, uidForBase } from '../../src/mailstore/maildir-names.js';
 import { DotEncoder } from '../../src/protocol/dot-encoder.js';
+import { wireOctets } from '../../src/protocol/wire-size.js';
 
 interface FloorArgs {
   maildirRoot: string;
@@ -39,9 +41,10 @@ function load(user: string): Message[] {
   for (const sub of ['new', 'cur']) {
     const dir = join(args.maildirRoot, user, sub);
     for (const name of readdirSync(dir).sort()) {
-      const { reply: body, octets } = DotEncoder.whole(Buffer.alloc(0), readFileSync(join(dir, name)));
-      const status = Buffer.from(`+OK ${octets} octets\r\n`, 'latin1');
-      messages.push({ octets, uid: name.split(':')[0]!, reply: Buffer.concat([status, body]) });
+      const stored = readFileSync(join(dir, name));
+      const octets = wireOctets(stored);
+      const reply = DotEncoder.whole(Buffer.from(`+OK ${octets} octets\r\n`, 'latin1'), stored).reply;
+      messages.push({ octets, uid: uidForBase(maildirBase(Buffer.from(name, 'latin1'))), reply });
     }
   }
   mailboxes.set(user, messages);
@@ -133,5 +136,6 @@ const listen = (server: net.Server) =>
   new Promise<number>((resolve) =>
     server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)),
   );
-const ports = { plain: await listen(plain), tls: await listen(secure) };
-process.stdout.write(`${JSON.stringify(ports)}\n`);
+// Said as `pop3 serve` says it, so the harness reads both servers' ports the same way.
+const [plainPort, tlsPort] = [await listen(plain), await listen(secure)];
+process.stderr.write(`floor-pop3: listening on 127.0.0.1:${plainPort} (plain), 127.0.0.1:${tlsPort} (TLS)\n`);

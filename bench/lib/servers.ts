@@ -139,14 +139,9 @@ export async function startOurServer(opts: OursOptions): Promise<ServerUnderTest
       '--max-per-address',
       String(opts.maxConnections),
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  // `pop3 serve` says where it listens on stderr, in its first lines.
-  const listening = (stderrHead: string) => {
-    const m = /listening on 127\.0\.0\.1:(\d+) \([^)]*\), 127\.0\.0\.1:(\d+) \(TLS\)/.exec(stderrHead);
-    return m ? { plain: Number(m[1]), tls: Number(m[2]) } : undefined;
-  };
-  return jsonLoggingServer('ours', child, join(opts.dir, 'server.log'), opts.caFile, listening);
+  return jsonLoggingServer('ours', child, join(opts.dir, 'server.log'), opts.caFile);
 }
 
 /** As ours, less the limits; it reads a user's Maildir once, at their first login. */
@@ -159,32 +154,22 @@ export type FloorOptions = Omit<OursOptions, 'maxConnections' | 'nodeFlags'>;
 export async function startFloorServer(opts: FloorOptions): Promise<ServerUnderTest> {
   const args = { maildirRoot: opts.maildirRoot, tlsKey: opts.tlsKey, tlsCert: opts.tlsCert };
   const child = spawn(process.execPath, [childPath('floor-pop3'), JSON.stringify(args)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, POP3_FLOOR_USERS: JSON.stringify(Object.fromEntries(opts.users)) },
   });
-  // It prints its ports as one JSON line on stdout.
-  let out = '';
-  const ports = new Promise<{ plain: number; tls: number }>((resolve) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString('utf8');
-      if (out.includes('\n')) resolve(JSON.parse(out.slice(0, out.indexOf('\n'))));
-    });
-  });
-  return jsonLoggingServer('floor', child, join(opts.dir, 'floor.log'), opts.caFile, undefined, ports);
+  return jsonLoggingServer('floor', child, join(opts.dir, 'floor.log'), opts.caFile);
 }
 
 /**
- * A server that is one Node process logging JSON lines on stderr, as `pop3 serve --log-format
- * json` does (ours, and the floor server, which writes the same `session closed` records): its log
- * goes to `logPath`, and its ports come from its first stderr lines (`listening`) or `ports`.
+ * A server that is one Node process logging on stderr as `pop3 serve --log-format json` does (ours,
+ * and the floor server, which writes the same lines): first where it listens, then JSON records.
+ * Its log goes to `logPath`.
  */
 async function jsonLoggingServer(
   name: 'ours' | 'floor',
   child: ChildProcess,
   logPath: string,
   caFile: string,
-  listening?: (stderrHead: string) => { plain: number; tls: number } | undefined,
-  ports?: Promise<{ plain: number; tls: number }>,
 ): Promise<ServerUnderTest> {
   const log = createWriteStream(logPath);
   const killOnExit = () => child.kill('SIGKILL');
@@ -193,18 +178,16 @@ async function jsonLoggingServer(
   let head = '';
   const bound = await new Promise<{ plain: number; tls: number }>((resolvePorts, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not listen within 20 s: ${head}`)), 20_000);
-    const done = (p: { plain: number; tls: number }) => {
-      clearTimeout(timer);
-      resolvePorts(p);
-    };
-    ports?.then(done);
     child.stderr!.on('data', (chunk: Buffer) => {
       log.write(chunk);
       written += chunk.length;
       if (head.length < 8192) {
         head += chunk.toString('utf8');
-        const found = listening?.(head);
-        if (found) done(found);
+        const m = /listening on 127\.0\.0\.1:(\d+) \([^)]*\), 127\.0\.0\.1:(\d+) \(TLS\)/.exec(head);
+        if (m) {
+          clearTimeout(timer);
+          resolvePorts({ plain: Number(m[1]), tls: Number(m[2]) });
+        }
       }
     });
     child.once('exit', (code) => {
