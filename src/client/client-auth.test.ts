@@ -332,6 +332,37 @@ describe('adversarial server: login (client cases 30–36)', () => {
     expect(err.message).toMatch(/base64/);
   });
 
+  it('a reply sent with a challenge, before the answer to it, is a protocol error, not a login', async () => {
+    let afterAuth: string | undefined;
+    const peer = await serve(['SASL LOGIN'], async (c) => {
+      await c.expect('AUTH LOGIN');
+      // Both challenges and the +OK in one write: the server "accepts" before it has the password.
+      c.send(`+ ${b64('Username:')}\r\n+ ${b64('Password:')}\r\n+OK logged in\r\n`);
+      await c.closedByClient(2000);
+      afterAuth = c.received.toString('latin1').split('AUTH LOGIN\r\n')[1];
+    });
+    const err = await failure(connect(peer, { auth: { user: 'alice', pass: PASS, mechanism: 'LOGIN' } }));
+    expect(err.code).toBe('EPROTOCOL');
+    expect(err.message).toMatch(/before the answer to its SASL challenge/);
+    await peer.done;
+    expect(afterAuth).toBe(''); // not even the user name was sent
+    // One round at a time, the same exchange logs in.
+    const fair = await serve(['SASL LOGIN'], async (c) => {
+      await c.expect('AUTH LOGIN');
+      c.send(`+ ${b64('Username:')}\r\n`);
+      await c.expect(b64('alice'));
+      c.send(`+ ${b64('Password:')}\r\n`);
+      await c.expect(b64(PASS));
+      c.send('+OK logged in\r\n');
+      await c.expect('CAPA');
+      c.send(capaReply(['USER']));
+      await c.readLine(2000).catch(() => undefined);
+    });
+    const client = await connect(fair, { auth: { user: 'alice', pass: PASS, mechanism: 'LOGIN' } });
+    expect(client.mechanism).toBe('LOGIN');
+    client.close();
+  });
+
   it('client case 32: 1,000 challenge rounds stop at the round cap', async () => {
     let rounds = 0;
     const peer = await serve(['SASL LOGIN'], async (c) => {

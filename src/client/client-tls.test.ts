@@ -138,6 +138,29 @@ describe('C11: TLS', () => {
     expect(names[1] || undefined).toBeUndefined();
   });
 
+  it('C11: after STLS the certificate is checked for the host named, an IP address too (not "localhost")', async () => {
+    for (const host of ['127.0.0.1', 'localhost']) {
+      const checked: string[] = [];
+      const peer = await stlsPeer(async (c) => {
+        await c.readLine(2000).catch(() => undefined);
+      });
+      const client = await connect(peer.port, {
+        host,
+        tlsOptions: {
+          ...trusted,
+          checkServerIdentity: (name, cert) => {
+            checked.push(name);
+            return tls.checkServerIdentity(name, cert);
+          },
+        },
+      });
+      expect(client.secure).toBe(true);
+      client.close();
+      // With a socket to wrap and no SNI name (none for an IP), Node checks "localhost" unless told the host.
+      expect(checked).toEqual([host]);
+    }
+  });
+
   it('extraCa trusts a CA besides the built-in roots, for implicit TLS and after STLS', async () => {
     const script = async (c: ScriptedConn) => {
       c.send('+OK ready\r\n');

@@ -489,13 +489,22 @@ export class Connection implements BodyHost {
         data = this.reader.take();
         pos = 0;
       }
-      this.receiveLine(head, line);
+      this.receiveLine(head, line, pos < data.length || this.reader.buffered > 0);
     }
   }
 
-  private receiveLine(head: Pending, line: Buffer): void {
+  /** Handle one line for `head`; `more`: bytes from the server are in hand after it. */
+  private receiveLine(head: Pending, line: Buffer, more: boolean): void {
     if (head.shape.kind === 'sasl' && isContinuation(line)) {
+      // The server must wait for the answer to a challenge: whatever came with it was sent before,
+      // so cannot be the reply to it (as for commands above). Fail before answering anything.
       if (this.tracing) this.trace('S', printable(line.toString('latin1'), 400));
+      if (more) {
+        throw new Pop3Error('server sent data before the answer to its SASL challenge', {
+          code: 'EPROTOCOL',
+          command: head.shown,
+        });
+      }
       head.rounds++;
       if (head.rounds > this.opts.limits.maxSaslRounds) {
         throw new Pop3Error(`more than ${this.opts.limits.maxSaslRounds} SASL challenges`, {

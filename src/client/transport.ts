@@ -93,7 +93,9 @@ export function startTls(
   ms: number,
 ): { socket: TLSSocket; ready: Promise<TLSSocket> } {
   // Node ignores `onread` when TLS wraps an existing socket: this one is read through 'data' events.
-  const socket = tls.connect({ socket: plain, ...tlsConnectOptions(opts) });
+  // `host` names the peer for the certificate check: with a socket and no servername (an IP
+  // literal gets no SNI), Node would otherwise check the certificate against "localhost".
+  const socket = tls.connect({ socket: plain, host: opts.host, ...tlsConnectOptions(opts) });
   return { socket, ready: settle(socket, 'secureConnect', ms, 'TLS handshake after STLS', opts.signal) };
 }
 
