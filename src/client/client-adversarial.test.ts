@@ -521,6 +521,48 @@ describe('adversarial server: codes, deadlines, closing, injection', () => {
     expect(client.closed).toBe(true);
   });
 
+  it('client case 38: a body dripped just inside the idle timeout ends at the rate floor (minRate)', async () => {
+    const peer = await serve(async (c) => {
+      await c.expect('RETR 1');
+      c.send('+OK\r\n');
+      // A byte every 100 ms never leaves the 300 ms idle timeout silent: 10 octets/s.
+      for (let i = 0; i < 60 && !c.closed; i++) {
+        c.send('x');
+        await sleep(100);
+      }
+    });
+    const client = await connect(peer, { timeouts: { ...FAST, idle: 300, minRate: 50 } });
+    const started = Date.now();
+    const err = await failure(client.retrBuffer(1));
+    const took = Date.now() - started;
+    expect(err.code).toBe('ETIMEDOUT');
+    expect(err.command).toBe('RETR 1');
+    expect(err.message).toMatch(/under 50 octets\/s/);
+    // The first window that brings too little ends it: ~300–400 ms, not the 6 s of the drip.
+    expect(took).toBeGreaterThanOrEqual(290);
+    expect(took).toBeLessThan(1500);
+    expect(client.closed).toBe(true);
+  });
+
+  it('client case 38: a body arriving at the rate floor or above is not cut, however long it takes', async () => {
+    const peer = await serve(async (c) => {
+      await c.expect('RETR 1');
+      c.send('+OK\r\n');
+      // 20 octets every 100 ms (200 octets/s) for 1.2 s: four idle windows, each well above the floor.
+      for (let i = 0; i < 12; i++) {
+        c.send('0123456789abcdefgh\r\n');
+        await sleep(100);
+      }
+      c.send('.\r\n');
+      await c.expect('QUIT');
+      c.send('+OK\r\n');
+    });
+    const client = await connect(peer, { timeouts: { ...FAST, idle: 300, minRate: 50 } });
+    const body = await client.retrBuffer(1);
+    expect(body.toString()).toBe('0123456789abcdefgh\r\n'.repeat(12));
+    await client.quit();
+  });
+
   it('client case 39: connection closed after QUIT without +OK: deletions unknown', async () => {
     const peer = await serve(async (c) => {
       await c.expect('DELE 1');

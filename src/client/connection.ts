@@ -67,6 +67,8 @@ interface Pending {
   body: BodyStream | undefined;
   bodyLines: number;
   rounds: number;
+  windowAt: number; // a body's current rate window: when it began, and the body's octets then
+  windowBytes: number;
 }
 
 /** First in, first out, without Array.shift's cost on long queues (hundreds of RETRs in flight). */
@@ -360,6 +362,8 @@ export class Connection implements BodyHost {
       body: undefined,
       bodyLines: 0,
       rounds: 0,
+      windowAt: 0,
+      windowBytes: 0,
     };
   }
 
@@ -563,6 +567,7 @@ export class Connection implements BodyHost {
       });
       const body = new BodyStream(this);
       head.body = body;
+      head.windowAt = Date.now();
       head.sink = this.tracing
         ? (part) => {
             head.bodyLines += countLf(part);
@@ -610,6 +615,8 @@ export class Connection implements BodyHost {
   private resumeForReader(): void {
     if (!this.pausedForReader || this.failure) return;
     this.pausedForReader = false;
+    const head = this.waiting.peek();
+    if (head?.body) this.restartWindow(head, Date.now()); // waiting on the reader does not count
     this.refreshDue();
     this.socket.resume();
   }
@@ -617,7 +624,8 @@ export class Connection implements BodyHost {
   /**
    * Set when the head of the queue times out. Status lines get one deadline from when they
    * are awaited, so a slow drip cannot stretch it; a body's restarts on every chunk, since a
-   * large message may take long. Nothing is due while the socket waits for a reader.
+   * large message may take long, and each `idle` window of a body must bring `minRate`.
+   * Nothing is due while the socket waits for a reader.
    */
   private refreshDue(): void {
     const head = this.waiting.peek();
@@ -627,7 +635,21 @@ export class Connection implements BodyHost {
     }
     const now = Date.now();
     if (head.body) {
-      this.due = now + this.opts.timeouts.idle;
+      const { idle, minRate } = this.opts.timeouts;
+      const elapsed = now - head.windowAt;
+      if (elapsed >= idle) {
+        if (head.decoder!.bytes - head.windowBytes < (minRate * elapsed) / 1000) {
+          this.fail(
+            new Pop3Error(`message arriving at under ${minRate} octets/s (a drip)`, {
+              code: 'ETIMEDOUT',
+              command: head.shown,
+            }),
+          );
+          return;
+        }
+        this.restartWindow(head, now);
+      }
+      this.due = now + idle;
     } else {
       if (head.deadline === 0) {
         head.deadline =
@@ -636,6 +658,11 @@ export class Connection implements BodyHost {
       this.due = head.deadline;
     }
     if (this.timer === undefined || this.due < this.timerAt) this.startTimer(now);
+  }
+
+  private restartWindow(head: Pending, now: number): void {
+    head.windowAt = now;
+    head.windowBytes = head.decoder!.bytes;
   }
 
   private startTimer(now: number): void {

@@ -29,6 +29,11 @@ export interface Timeouts {
   command: number;
   /** Longest silence while a message body is arriving, ms (time spent waiting on the reader does not count). */
   idle: number;
+  /**
+   * Slowest a message body may arrive, octets/s averaged over each `idle` window, so that a server
+   * dripping a byte just before every silence would end still cannot hold a RETR forever. 0: no floor.
+   */
+  minRate: number;
 }
 
 export interface Limits {
@@ -102,6 +107,7 @@ export const DEFAULT_TIMEOUTS: Timeouts = {
   greeting: 30_000,
   command: 60_000,
   idle: 60_000,
+  minRate: 1024,
 };
 
 export const DEFAULT_LIMITS: Limits = {
