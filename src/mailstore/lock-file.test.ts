@@ -88,6 +88,19 @@ describe('lock files', () => {
     await b!.release();
   });
 
+  it('privateLock: a lock naming this process that it does not hold is an earlier process’s (same pid after a restart)', async () => {
+    await fs.writeFile(path, `${process.pid} ${hostname()} ${Date.now()} 0123456789abcdef\n`);
+    expect(await acquireLockFile(path)).toBeNull(); // a shared lock (mbox dotlock): our pid is alive
+    const a = await acquireLockFile(path, { privateLock: true });
+    expect(a).not.toBeNull();
+    // The one this process does hold stays held, for any acquirer in it.
+    expect(await acquireLockFile(path, { privateLock: true })).toBeNull();
+    await a!.release();
+    const b = await acquireLockFile(path, { privateLock: true });
+    expect(b).not.toBeNull();
+    await b!.release();
+  });
+
   it('lets exactly one of many racing acquirers break a stale lock', async () => {
     await fs.writeFile(path, `${await deadPid()} ${hostname()} ${Date.now()} aa\n`);
     const got = await Promise.all(Array.from({ length: 12 }, () => acquireLockFile(path)));

@@ -30,6 +30,12 @@ export interface LockOptions {
    * takes: an mbox dotlock made by a mail client may well be empty and held.
    */
   unreadableStaleMs?: number;
+  /**
+   * Only pop3kit takes this lock: one naming this process (pid and host) that this process does not
+   * hold was left by an earlier process that had the same pid (a container's PID 1 after a restart),
+   * and is stale at once rather than after staleMs.
+   */
+  privateLock?: boolean;
 }
 
 /**
@@ -93,12 +99,24 @@ function holderOf(content: string): { pid: number; host: string } | null {
   return m ? { pid: Number(m[1]), host: m[2]! } : null;
 }
 
-function isStale(info: LockInfo, staleMs: number, unreadableStaleMs: number): boolean {
+/**
+ * Contents of the private locks this process holds or is taking (see LockOptions.privateLock); on
+ * globalThis, so two copies of this module in one process (a bundle beside the library) share it.
+ */
+const HELD_KEY = Symbol.for('pop3kit.heldPrivateLocks');
+const shared = globalThis as Record<symbol, Set<string> | undefined>;
+shared[HELD_KEY] ??= new Set<string>();
+const heldHere: Set<string> = shared[HELD_KEY];
+
+function isStale(info: LockInfo, staleMs: number, unreadableStaleMs: number, privateLock = false): boolean {
   const age = Date.now() - info.mtimeMs;
   if (age > staleMs) return true;
   const holder = holderOf(info.content);
   if (holder === null) return age > unreadableStaleMs;
-  return holder.host === hostname() && processIsDead(holder.pid);
+  if (holder.host !== hostname()) return false;
+  // Our pid is alive (it is us): only our own record tells whether we hold this lock.
+  if (privateLock && holder.pid === process.pid) return !heldHere.has(info.content);
+  return processIsDead(holder.pid);
 }
 
 /** Same-file check before a removal: the file judged stale in `seen` has not been replaced since. */
@@ -166,6 +184,7 @@ async function breakStale(
   seen: LockInfo,
   staleMs: number,
   unreadableStaleMs: number,
+  privateLock: boolean,
 ): Promise<boolean> {
   const breaker = `${path}.break`;
   if (!(await tryCreate(breaker, `${process.pid} ${hostname()} ${Date.now()}\n`))) {
@@ -178,7 +197,8 @@ async function breakStale(
   }
   try {
     const now = await inspect(path);
-    if (sameFile(now, seen) && isStale(now, staleMs, unreadableStaleMs)) await fs.rm(path, { force: true });
+    if (sameFile(now, seen) && isStale(now, staleMs, unreadableStaleMs, privateLock))
+      await fs.rm(path, { force: true });
     return true;
   } finally {
     await fs.rm(breaker, { force: true });
@@ -195,23 +215,34 @@ export async function acquireLockFile(path: string, opts: LockOptions = {}): Pro
   const deadline = Date.now() + (opts.waitMs ?? 0);
   const token = randomBytes(8).toString('hex');
   const content = `${process.pid} ${hostname()} ${Date.now()} ${token}\n`;
+  const privateLock = opts.privateLock ?? false;
+  // Recorded before the file can exist, so another acquirer in this process never takes it as stale.
+  if (privateLock) heldHere.add(content);
   let delay = 10;
   let quickRetries = 0;
-  for (;;) {
-    if (await tryCreate(path, content)) {
-      await sweepTemps(path, staleMs).catch(() => {}); // only tidies: never worth failing the lock for
-      return holdLock(path, content, opts.refreshMs ?? staleMs / 4);
+  try {
+    for (;;) {
+      if (await tryCreate(path, content)) {
+        await sweepTemps(path, staleMs).catch(() => {}); // only tidies: never worth failing the lock for
+        return holdLock(path, content, opts.refreshMs ?? staleMs / 4);
+      }
+      const seen = await inspect(path);
+      // Gone since our attempt, or stale and just broken: try again at once (a bounded number of times).
+      const retryNow =
+        seen === null ||
+        (isStale(seen, staleMs, unreadableStaleMs, privateLock) &&
+          (await breakStale(path, seen, staleMs, unreadableStaleMs, privateLock)));
+      if (retryNow && quickRetries++ < 20) continue;
+      if (Date.now() >= deadline) {
+        heldHere.delete(content);
+        return null;
+      }
+      await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(1, deadline - Date.now()))));
+      delay = Math.min(delay * 2, 200);
     }
-    const seen = await inspect(path);
-    // Gone since our attempt, or stale and just broken: try again at once (a bounded number of times).
-    const retryNow =
-      seen === null ||
-      (isStale(seen, staleMs, unreadableStaleMs) &&
-        (await breakStale(path, seen, staleMs, unreadableStaleMs)));
-    if (retryNow && quickRetries++ < 20) continue;
-    if (Date.now() >= deadline) return null;
-    await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(1, deadline - Date.now()))));
-    delay = Math.min(delay * 2, 200);
+  } catch (err) {
+    heldHere.delete(content);
+    throw err;
   }
 }
 
@@ -234,6 +265,7 @@ function holdLock(path: string, content: string, refreshMs: number): HeldLock {
       const now = await inspect(path).catch(() => null);
       // Someone broke it as stale and took it: it is theirs now, leave it.
       if (now?.content === content) await fs.rm(path, { force: true });
+      heldHere.delete(content);
     },
   };
 }

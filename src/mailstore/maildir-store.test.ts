@@ -121,8 +121,18 @@ describe('MaildirStore: octets and order', () => {
   });
 
   it('takes ,W= from the name without reading the file (Dovecot style)', async () => {
-    await put('cur', '1700.w.host,S=2,W=777:2,', 'a\n');
-    expect(await withBox(new MaildirStore({ root }), (mb) => mb.messages[0]!.octets)).toBe(777);
+    await put('cur', '1700.w.host,S=2,W=5:2,', 'a\n');
+    expect(await withBox(new MaildirStore({ root }), (mb) => mb.messages[0]!.octets)).toBe(5);
+  });
+
+  it('counts the file when ,W= or a cached size cannot be its wire size (RFC 1939 §11)', async () => {
+    await put('cur', '1700.v.host,S=2,W=999999999999999:2,', 'a\n');
+    await put('new', '1700.u.host,W=1', 'bb\n', 1_700_000_200);
+    expect(
+      await withBox(new MaildirStore({ root }), (mb) => mb.messages.map((m) => m.octets)).then((o) =>
+        o.sort(),
+      ),
+    ).toEqual([3, 4]);
   });
 
   it('computes octets once, then trusts the size cache without looking at the file again', async () => {
@@ -136,13 +146,13 @@ describe('MaildirStore: octets and order', () => {
     expect(cached).toContain(`${hexBase} 4 6 1700000123000\n`);
     // Prove the cache is what answers: a doctored entry is believed (a Maildir file never changes
     // under its name, so a login does not lstat it)...
-    await fs.writeFile(cachePath, cached.replace(`${hexBase} 4 6`, `${hexBase} 4 60`));
-    expect(await withBox(store, (mb) => mb.messages[0]!.octets)).toBe(60);
+    await fs.writeFile(cachePath, cached.replace(`${hexBase} 4 6`, `${hexBase} 4 9`));
+    expect(await withBox(store, (mb) => mb.messages[0]!.octets)).toBe(9);
     // ...and a file that did change anyway (its size is not the cached one) is refused when read,
     // by both read paths, rather than served as the listed message.
-    await fs.writeFile(cachePath, cached.replace(`${hexBase} 4 6`, `${hexBase} 5 60`));
+    await fs.writeFile(cachePath, cached.replace(`${hexBase} 4 6`, `${hexBase} 5 9`));
     await withBox(store, async (mb) => {
-      expect(mb.messages[0]!.octets).toBe(60);
+      expect(mb.messages[0]!.octets).toBe(9);
       expect(() => mb.readSmall!(mb.messages[0]!.uid, 1024)).toThrow(MessageGoneError);
       await expect(mb.open(mb.messages[0]!.uid)).rejects.toBeInstanceOf(MessageGoneError);
     });
@@ -153,15 +163,12 @@ describe('MaildirStore: octets and order', () => {
     await put('new', '1700.d.host', 'x\n', 1_700_000_124);
     const cachePath = join(dir, SIZE_CACHE_FILE);
     const hex = (s: string) => Buffer.from(s).toString('hex');
-    await fs.writeFile(
-      cachePath,
-      `pop3kit-sizes 1\n${hex('1700.c.host')} 4 60\n${hex('1700.d.host')} 9 90\n`,
-    );
+    await fs.writeFile(cachePath, `pop3kit-sizes 1\n${hex('1700.c.host')} 4 9\n${hex('1700.d.host')} 9 90\n`);
     expect(await withBox(new MaildirStore({ root }), (mb) => mb.messages.map((m) => m.octets))).toEqual([
-      60, 3,
+      9, 3,
     ]);
     const rewritten = await fs.readFile(cachePath, 'latin1');
-    expect(rewritten).toContain(`${hex('1700.c.host')} 4 60 1700000123000\n`);
+    expect(rewritten).toContain(`${hex('1700.c.host')} 4 9 1700000123000\n`);
     expect(rewritten).toContain(`${hex('1700.d.host')} 2 3 1700000124000\n`);
   });
 
@@ -309,10 +316,10 @@ describe('MaildirStore: a listing kept while new/ and cur/ do not change', () =>
     await settle();
     const store = new MaildirStore({ root });
     expect(await withBox(store, (mb) => mb.messages)).toEqual([{ uid: '1700.k.host', octets: 6 }]);
-    await doctor(60);
+    await doctor(9);
     expect(await withBox(store, (mb) => mb.messages[0]!.octets)).toBe(6);
     // Another store instance keeps nothing: it lists, and believes the cache.
-    expect(await withBox(new MaildirStore({ root }), (mb) => mb.messages[0]!.octets)).toBe(60);
+    expect(await withBox(new MaildirStore({ root }), (mb) => mb.messages[0]!.octets)).toBe(9);
   });
 
   it('lists again once a folder changes: new mail, a removal, a move to cur/', async () => {
@@ -339,8 +346,8 @@ describe('MaildirStore: a listing kept while new/ and cur/ do not change', () =>
     await put('new', '1700.k.host', 'a\nb\n', 100); // new/ changed just now
     const store = new MaildirStore({ root });
     expect(await withBox(store, (mb) => mb.messages[0]!.octets)).toBe(6);
-    await doctor(60);
-    expect(await withBox(store, (mb) => mb.messages[0]!.octets)).toBe(60);
+    await doctor(9);
+    expect(await withBox(store, (mb) => mb.messages[0]!.octets)).toBe(9);
   });
 });
 

@@ -143,6 +143,7 @@ export class MaildirStore implements MailStore {
       staleMs: this.#staleMs,
       // Only pop3kit takes this lock, so an empty one is a killed writer's, not another program's.
       unreadableStaleMs: PRIVATE_LOCK_UNREADABLE_STALE_MS,
+      privateLock: true,
     });
     if (!lock) throw new MailboxBusyError();
     try {
@@ -326,8 +327,11 @@ async function snapshot(dir: string, paths: FilePaths, maxMessages: number): Pro
   const entries: Entry[] = [];
   for (let index = 0; index < found.length; index++) {
     const f = found[index]!;
+    // A size from the name or the cache is used only if it can be this file's wire size: every
+    // stored octet counts, a bare LF adds one, a missing final line end two. Anything else is a
+    // wrong name or cache entry, and the file is counted instead.
     const fromName = wireSizeOf(f.text);
-    let octets = fromName ?? f.cachedOctets;
+    let octets = plausibleOctets(fromName, f.bytes) ?? plausibleOctets(f.cachedOctets, f.bytes) ?? -1;
     if (index < maxMessages) {
       let uid = uidForBase(f.base);
       // Two files with one base (a copy left in new/ and cur/): the later one gets an id from its full name.
@@ -352,6 +356,11 @@ async function snapshot(dir: string, paths: FilePaths, maxMessages: number): Pro
     await writeSizeCache(dir, fresh).catch(() => {});
   }
   return entries;
+}
+
+/** `octets` when a file of `bytes` stored octets can have that wire size (RFC 1939 §11), else undefined. */
+function plausibleOctets(octets: number | undefined, bytes: number): number | undefined {
+  return octets !== undefined && octets >= bytes && octets <= 2 * bytes + 2 ? octets : undefined;
 }
 
 /** Files up to this size are counted with synchronous reads (as readSmall reads them). */

@@ -34,6 +34,7 @@ export class AuthBackend {
     pick('verifyPassword');
     pick('getPassword');
     pick('getScramCredentials');
+    pick('scramDecoyIterations');
     pick('verifyToken');
     if (opts.verifyToken) base.verifyToken = opts.verifyToken;
     this.#base = base;

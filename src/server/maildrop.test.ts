@@ -86,4 +86,13 @@ describe('checkSnapshot', () => {
     expect(checkSnapshot([{ uid: 'a', octets: -1 }])).toMatch(/size/);
     expect(checkSnapshot([{ uid: 'a', octets: 1.5 }])).toMatch(/size/);
   });
+  it('refuses a UID listed twice (RFC 1939 §7: unique within the maildrop)', () => {
+    expect(
+      checkSnapshot([
+        { uid: 'a', octets: 1 },
+        { uid: 'b', octets: 1 },
+        { uid: 'a', octets: 2 },
+      ]),
+    ).toMatch(/UID/);
+  });
 });

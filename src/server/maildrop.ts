@@ -12,13 +12,17 @@ const UID = /^[\x21-\x7e]{1,70}$/;
 
 /**
  * Why a store's snapshot cannot be served, or undefined when it can: UIDs must be 1–70 characters
- * in 0x21–0x7E (RFC 1939 §7; a CR or LF in one would break the UIDL framing) and sizes must be
- * non-negative integers. A pluggable store is checked rather than trusted.
+ * in 0x21–0x7E (RFC 1939 §7; a CR or LF in one would break the UIDL framing) and unique within the
+ * maildrop, and sizes must be non-negative integers. A pluggable store is checked rather than trusted.
  */
 export function checkSnapshot(messages: readonly MessageInfo[]): string | undefined {
+  const seen = new Set<string>();
   for (const m of messages) {
     if (typeof m.uid !== 'string' || !UID.test(m.uid)) return 'store returned an invalid UID';
     if (!Number.isSafeInteger(m.octets) || m.octets < 0) return 'store returned an invalid size';
+    // Messages are opened and committed by UID: a shared one would serve and remove the wrong message.
+    if (seen.has(m.uid)) return 'store returned a UID twice';
+    seen.add(m.uid);
   }
   return undefined;
 }
@@ -36,7 +40,8 @@ export class Maildrop {
   readonly #totalOctets: number;
 
   constructor(readonly mailbox: Mailbox) {
-    this.#messages = mailbox.messages;
+    // A copy: numbering is fixed at open (RFC 1939 §4) even if a store changes its array later.
+    this.#messages = Array.from(mailbox.messages);
     this.#deleted = new Uint8Array(this.#messages.length);
     this.#totalOctets = this.#messages.reduce((sum, m) => sum + m.octets, 0);
   }

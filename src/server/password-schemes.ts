@@ -42,6 +42,12 @@ const MAX_SCRYPT_LN = 20;
 const MAX_SCRYPT_R = 32;
 const MAX_SCRYPT_P = 16;
 const MAX_SCRAM_ITERATIONS = 1_000_000;
+/**
+ * scrypt uses 128·N·r octets of memory and p times that much work: each bound alone still allowed
+ * N = 2^20, r = 32, p = 16 (4 GiB per check, sixteen times over). These cap the product instead.
+ */
+const MAX_SCRYPT_MEMORY = 256 * 1024 * 1024;
+const MAX_SCRYPT_WORK = 1024 * 1024 * 1024;
 
 export type StoredSecret =
   | { scheme: 'SCRYPT'; params: ScryptParams; salt: Buffer; key: Buffer }
@@ -77,6 +83,10 @@ export function parseStoredSecret(field: string): StoredSecret | { error: string
         return { error: '{SCRYPT} parameters out of range' };
       }
       if (params.p < 1 || params.p > MAX_SCRYPT_P || salt.length < 8 || key.length < 16 || key.length > 64) {
+        return { error: '{SCRYPT} parameters out of range' };
+      }
+      const memory = 128 * 2 ** params.ln * params.r;
+      if (memory > MAX_SCRYPT_MEMORY || memory * params.p > MAX_SCRYPT_WORK) {
         return { error: '{SCRYPT} parameters out of range' };
       }
       return { scheme: 'SCRYPT', params, salt, key };

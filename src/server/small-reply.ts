@@ -38,7 +38,10 @@ export class SmallReplies {
     // A store asks for its message's size (+1 to see a grown file); more is a broken store.
     if (!Number.isSafeInteger(room) || room < 0 || room > this.#maxRoom)
       throw new RangeError(`readSmall asked for ${room} octets`);
-    const cap = this.#headLength + Math.max(this.#octets, room) + DOT_ROOM + CLOSE_ROOM;
+    // The listed size is the store's word: never reserve more than `room` stored octets can need
+    // (each at most doubled by a CR before a bare LF), whatever a broken store listed.
+    const wire = Math.min(Math.max(this.#octets, room), 2 * room + 2);
+    const cap = this.#headLength + wire + DOT_ROOM + CLOSE_ROOM;
     this.#at = this.#out.reserve(cap);
     this.#from = this.#at + cap - CLOSE_ROOM - room;
     return this.#out.buffer.subarray(this.#from, this.#from + room);

@@ -33,6 +33,9 @@ describe('hashPassword / parseStoredSecret', () => {
       'secret',
       '{MD5}abc',
       '{SCRYPT}ln=30,r=8,p=1$AAAAAAAAAAA=$AAAAAAAAAAAAAAAAAAAAAA==',
+      // each parameter in range, the product not: 4 GiB of memory per check, sixteen times
+      '{SCRYPT}ln=20,r=32,p=16$AAAAAAAAAAA=$AAAAAAAAAAAAAAAAAAAAAA==',
+      '{SCRYPT}ln=20,r=8,p=1$AAAAAAAAAAA=$AAAAAAAAAAAAAAAAAAAAAA==',
       '{SCRYPT}ln=14,r=8,p=1$!!$AAAA',
       '{SCRAM-SHA-256}4096,c2FsdA==,AAAA,AAAA',
       '{SCRAM-SHA-256}99999999,c2FsdA==,AAAA,AAAA',

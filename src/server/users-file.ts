@@ -42,6 +42,7 @@ export const MAX_USERS_FILE_BYTES = 64 * 1024 * 1024;
 export class UsersFile implements SaslServerBackend {
   readonly #entries: ReadonlyMap<string, StoredSecret>;
   readonly #derived = new Map<string, ScramStored>();
+  readonly #common = new Map<ScramHash, number>();
   readonly #saltKey = randomBytes(32);
   readonly #scramIterations: number;
   /** Verified when the user is unknown, so an unknown user costs what a known one does. */
@@ -50,6 +51,7 @@ export class UsersFile implements SaslServerBackend {
   readonly verifyPassword: (user: string, pass: string, authzid?: string) => Promise<string | null>;
   readonly getPassword?: (user: string) => Promise<string | null>;
   readonly getScramCredentials?: (user: string, hash: ScramHash) => Promise<ScramStored | null>;
+  readonly scramDecoyIterations?: (hash: ScramHash) => number;
 
   private constructor(entries: Map<string, StoredSecret>, opts: { scramIterations?: number }) {
     this.#entries = entries;
@@ -63,6 +65,7 @@ export class UsersFile implements SaslServerBackend {
     if (schemes.has('PLAIN')) this.getPassword = async (user) => this.#plain(user) ?? null;
     if (schemes.has('PLAIN') || schemes.has('SCRAM-SHA-256') || schemes.has('SCRAM-SHA-1')) {
       this.getScramCredentials = async (user, hash) => this.#scram(user, hash);
+      this.scramDecoyIterations = (hash) => this.#commonIterations(hash);
     }
   }
 
@@ -106,6 +109,27 @@ export class UsersFile implements SaslServerBackend {
     const ok = await verifyStoredSecret(entry ?? (await this.#decoy), pass);
     if (!ok || entry === undefined) return null;
     return authzid === undefined || authzid === user ? user : null;
+  }
+
+  /** The SCRAM iteration count most entries show for `hash` ({PLAIN} ones derive with #scramIterations). */
+  #commonIterations(hash: ScramHash): number {
+    const known = this.#common.get(hash);
+    if (known !== undefined) return known;
+    const counts = new Map<number, number>();
+    for (const e of this.#entries.values()) {
+      const i =
+        e.scheme === 'PLAIN'
+          ? this.#scramIterations
+          : (e.scheme === 'SCRAM-SHA-256' || e.scheme === 'SCRAM-SHA-1') && e.hash === hash
+            ? e.stored.iterations
+            : undefined;
+      if (i !== undefined) counts.set(i, (counts.get(i) ?? 0) + 1);
+    }
+    let best = this.#scramIterations;
+    let most = 0;
+    for (const [i, n] of counts) if (n > most) [best, most] = [i, n];
+    this.#common.set(hash, best);
+    return best;
   }
 
   #plain(user: string): string | undefined {

@@ -165,7 +165,9 @@ export class ScramServer extends ServerExchangeBase {
       );
       return { stored, known: pass !== null };
     }
-    return { stored: fakeScramCredentials(this.#hash, user, opts.derivedIterations), known: false };
+    // The made-up count is the one known users show, so i= does not tell them from unknown ones.
+    const iterations = backend.scramDecoyIterations?.(this.#hash) ?? opts.derivedIterations;
+    return { stored: fakeScramCredentials(this.#hash, user, iterations), known: false };
   }
 
   #clientFinal(response: Buffer, state: Extract<State, { at: 'client-final-wanted' }>): SaslStep {

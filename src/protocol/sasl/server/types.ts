@@ -12,6 +12,11 @@ export interface SaslServerBackend {
   getPassword?(user: string): Promise<string | null>;
   /** Stored SCRAM keys (RFC 5802 §3), or null for an unknown user. */
   getScramCredentials?(user: string, hash: ScramHash): Promise<ScramStored | null>;
+  /**
+   * The iteration count an unknown user's made-up SCRAM credentials show (RFC 5802 §9: the server
+   * should not reveal which users exist): the count most known users have. Default: the server's.
+   */
+  scramDecoyIterations?(hash: ScramHash): number;
   /** Check an OAuth 2.0 bearer token for `user` ('' when OAUTHBEARER names none). Returns the canonical user, or null. */
   verifyToken?(user: string, token: string): Promise<string | null>;
 }
