@@ -76,6 +76,24 @@ describe('Maildir delivery', () => {
     await mb.release();
   });
 
+  it('never replaces a message already in new/ under the same name (link, not rename)', async () => {
+    await ensureMaildir(dir);
+    const tmp = await writeTmp(dir, Buffer.from('second\n'));
+    await fs.writeFile(join(dir, 'new', tmp.name), 'first\n');
+    await expect(publish(dir, tmp)).rejects.toMatchObject({ code: 'EEXIST' });
+    expect(await fs.readFile(join(dir, 'new', tmp.name), 'latin1')).toBe('first\n');
+    expect(await fs.readFile(tmp.tmpPath, 'latin1')).toBe('second\n'); // still there, not lost
+  });
+
+  it('finishes a publish cut between its link into new/ and the unlink of tmp/', async () => {
+    await ensureMaildir(dir);
+    const tmp = await writeTmp(dir, Buffer.from('x\n'));
+    await fs.link(tmp.tmpPath, join(dir, 'new', tmp.name));
+    await publish(dir, tmp);
+    expect(await ls('tmp')).toEqual([]);
+    expect(await ls('new')).toEqual([tmp.name]);
+  });
+
   it('publish fails when the tmp file is gone and never reached new/', async () => {
     await ensureMaildir(dir);
     const tmp = await writeTmp(dir, Buffer.from('x\n'));

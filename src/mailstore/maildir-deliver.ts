@@ -4,11 +4,11 @@
 // deliverToMaildir does all of them. File steps use synchronous calls (see NewFileWriter).
 
 import { randomBytes } from 'node:crypto';
-import { promises as fs, lstatSync, mkdirSync, renameSync } from 'node:fs';
+import { promises as fs, linkSync, lstatSync, mkdirSync, renameSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Pop3Error } from '../protocol/errors.js';
-import { fsyncDirSync, isMissing, type MessageSource, NewFileWriter, writeMessage } from './io.js';
+import { fsyncDirSync, isCode, isMissing, type MessageSource, NewFileWriter, writeMessage } from './io.js';
 
 export interface MaildirDeliverOptions {
   /** Refuse messages larger than this many stored bytes (default 1 GiB): error ELIMIT, nothing kept. */
@@ -126,17 +126,31 @@ function checkName(name: string): void {
 }
 
 /**
- * Rename a tmp/ message into new/, without making the rename durable: a batch of renames is
- * followed by one syncNew(dir). Safe to repeat: when the tmp file is gone and new/<name> exists,
- * an earlier call got that far. Returns the path in new/.
+ * Move a tmp/ message into new/ the Maildir way, link() then unlink(), so an existing new/<name>
+ * is never replaced (rename() would silently overwrite it): EEXIST instead, and the message stays
+ * in tmp/. Not durable by itself: a batch is followed by one syncNew(dir). Safe to repeat: when
+ * the tmp file is gone and new/<name> exists, or both names are the same file (a cut between the
+ * link and the unlink), an earlier call got that far. Returns the path in new/.
  */
 export function renameIntoNew(dir: string, tmp: { readonly tmpPath: string; readonly name: string }): string {
   checkName(tmp.name);
   const path = join(dir, 'new', tmp.name);
   try {
-    renameSync(tmp.tmpPath, path);
+    linkSync(tmp.tmpPath, path);
   } catch (err) {
-    if (!isMissing(err) || !lstatSync(path, { throwIfNoEntry: false })) throw err;
+    const from = lstatSync(tmp.tmpPath, { throwIfNoEntry: false });
+    const to = lstatSync(path, { throwIfNoEntry: false });
+    if (isCode(err, 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS') && from && !to) {
+      renameSync(tmp.tmpPath, path); // no hard links on this file system: rename into a free name
+      return path;
+    }
+    if (!isCode(err, 'EEXIST', 'ENOENT') || !to) throw err;
+    if (from && (from.ino !== to.ino || from.dev !== to.dev)) throw err; // another message has the name
+  }
+  try {
+    unlinkSync(tmp.tmpPath);
+  } catch (err) {
+    if (!isMissing(err)) throw err;
   }
   return path;
 }
