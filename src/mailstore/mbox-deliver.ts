@@ -3,9 +3,10 @@
 // then a blank line. Writers are serialised by a `<file>.lock` dotlock (O_EXCL, stale
 // recovery, bounded wait); a failed append is truncated away so no half message stays.
 
-import { promises as fs } from 'node:fs';
+import { promises as fs, constants as fsc } from 'node:fs';
+import { dirname } from 'node:path';
 import { Pop3Error } from '../protocol/errors.js';
-import { chunksOf, crlfToLf, type MessageSource, writeAll } from './io.js';
+import { chunksOf, crlfToLf, fsyncDir, isCode, isMissing, type MessageSource, writeAll } from './io.js';
 import { acquireLockFile } from './lock-file.js';
 
 export interface MboxAppendOptions {
@@ -95,8 +96,8 @@ export async function appendToMbox(
   });
   if (!lock) throw new Pop3Error('mbox is locked by another writer', { code: 'ETIMEDOUT' });
   try {
-    // a+ = O_APPEND: every write lands at the end even if another (non-locking) writer appended.
-    const fh = await fs.open(file, 'a+', 0o600);
+    // O_APPEND: every write lands at the end even if another (non-locking) writer appended.
+    const { fh, created } = await openForAppend(file);
     let start = -1;
     try {
       start = (await fh.stat()).size;
@@ -126,6 +127,8 @@ export async function appendToMbox(
       }
       await put(Buffer.from(last === LF ? '\n' : '\n\n'));
       await fh.sync();
+      // A new file's name survives a crash only once its folder is fsynced too.
+      if (created) await fsyncDir(dirname(file));
       return { offset: start, bytes: written };
     } catch (err) {
       if (start >= 0) {
@@ -138,5 +141,21 @@ export async function appendToMbox(
     }
   } finally {
     await lock.release();
+  }
+}
+
+/** Open `file` read-write for appending; create it (0600) if missing, and say whether we did. */
+async function openForAppend(file: string): Promise<{ fh: fs.FileHandle; created: boolean }> {
+  const flags = fsc.O_RDWR | fsc.O_APPEND;
+  try {
+    return { fh: await fs.open(file, flags), created: false };
+  } catch (err) {
+    if (!isMissing(err)) throw err;
+  }
+  try {
+    return { fh: await fs.open(file, flags | fsc.O_CREAT | fsc.O_EXCL, 0o600), created: true };
+  } catch (err) {
+    if (!isCode(err, 'EEXIST')) throw err; // another writer created it meanwhile
+    return { fh: await fs.open(file, flags), created: false };
   }
 }
