@@ -7,8 +7,9 @@
 // is folded into the state file and emptied at the start and end of every run, so it stays short
 // and a torn line (a kill mid-append) can only be the last one.
 
-import { closeSync, promises as fs, fsyncSync, ftruncateSync, openSync } from 'node:fs';
-import { isMissing, writeAllSync } from '../mailstore/io.js';
+import { closeSync, promises as fs, constants as fsc, fsyncSync, ftruncateSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fsyncDirSync, isMissing, writeAllSync } from '../mailstore/io.js';
 import { isValidUid } from '../mailstore/maildir-names.js';
 import { Pop3Error } from '../protocol/errors.js';
 
@@ -119,7 +120,22 @@ export class Journal {
   ) {}
 
   static async open(path: string): Promise<Journal> {
-    return new Journal(path, openSync(path, 'a', 0o600));
+    const append = fsc.O_WRONLY | fsc.O_APPEND;
+    try {
+      return new Journal(path, openSync(path, append));
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+    }
+    // A new journal's name survives a crash only once its folder is fsynced (the account is locked,
+    // so nobody else creates it meanwhile).
+    const fd = openSync(path, append | fsc.O_CREAT | fsc.O_EXCL, 0o600);
+    try {
+      fsyncDirSync(dirname(path));
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    return new Journal(path, fd);
   }
 
   /** Records appended since the last truncate. */
