@@ -5,11 +5,11 @@ import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import { dirFsyncs, forgetDirFsyncs } from '../../test/helpers/dir-fsync-spy.js';
 
-vi.mock('../mailstore/io.js', async (importOriginal) => {
-  const io = await importOriginal<typeof import('../mailstore/io.js')>();
-  return { ...io, fsyncDir: vi.fn(io.fsyncDir), fsyncDirSync: vi.fn(io.fsyncDirSync) };
-});
+vi.mock('../mailstore/io.js', async (original) =>
+  (await import('../../test/helpers/dir-fsync-spy.js')).withDirFsyncSpies(await original()),
+);
 
 const io = await import('../mailstore/io.js');
 const { AccountSession } = await import('./account-session.js');
@@ -19,15 +19,11 @@ const { createTarget } = await import('./targets/index.js');
 let root: string;
 beforeEach(async () => {
   root = await fs.mkdtemp(join(tmpdir(), 'pop3kit-statesync-'));
-  vi.mocked(io.fsyncDir).mockClear();
-  vi.mocked(io.fsyncDirSync).mockClear();
+  forgetDirFsyncs(io);
 });
 afterEach(async () => {
   await fs.rm(root, { recursive: true, force: true });
 });
-
-const synced = () =>
-  [...vi.mocked(io.fsyncDir).mock.calls, ...vi.mocked(io.fsyncDirSync).mock.calls].map((c) => String(c[0]));
 
 it('a first run fsyncs the folders it made for the state, and the state folder for the new journal', async () => {
   const stateDir = join(root, 'state', 'pop3kit');
@@ -37,7 +33,7 @@ it('a first run fsyncs the folders it made for the state, and the state folder f
   );
   const { session } = await AccountSession.open(stateDir, 'a@b:1', target);
   await session.close();
-  expect(synced()).toEqual(expect.arrayContaining([root, join(root, 'state')]));
+  expect(dirFsyncs(io).all).toEqual(expect.arrayContaining([root, join(root, 'state')]));
   // The journal's own: made with a synchronous open, so synced the same way, before any state save.
-  expect(vi.mocked(io.fsyncDirSync).mock.calls.map((c) => String(c[0]))).toContain(stateDir);
+  expect(dirFsyncs(io).sync).toContain(stateDir);
 });

@@ -5,11 +5,11 @@ import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { dirFsyncs, forgetDirFsyncs } from '../../test/helpers/dir-fsync-spy.js';
 
-vi.mock('./io.js', async (importOriginal) => {
-  const io = await importOriginal<typeof import('./io.js')>();
-  return { ...io, fsyncDir: vi.fn(io.fsyncDir), fsyncDirSync: vi.fn(io.fsyncDirSync) };
-});
+vi.mock('./io.js', async (original) =>
+  (await import('../../test/helpers/dir-fsync-spy.js')).withDirFsyncSpies(await original()),
+);
 
 const io = await import('./io.js');
 const { appendToMbox } = await import('./mbox-deliver.js');
@@ -18,15 +18,13 @@ const { deliverToMaildir } = await import('./maildir-deliver.js');
 let root: string;
 beforeEach(async () => {
   root = await fs.mkdtemp(join(tmpdir(), 'pop3kit-dirsync-'));
-  vi.mocked(io.fsyncDir).mockClear();
-  vi.mocked(io.fsyncDirSync).mockClear();
+  forgetDirFsyncs(io);
 });
 afterEach(async () => {
   await fs.rm(root, { recursive: true, force: true });
 });
 
-const synced = () =>
-  [...vi.mocked(io.fsyncDir).mock.calls, ...vi.mocked(io.fsyncDirSync).mock.calls].map((c) => String(c[0]));
+const synced = () => dirFsyncs(io).all;
 
 describe('directory fsync after creating', () => {
   it('appendToMbox fsyncs the folder of an mbox it created', async () => {
