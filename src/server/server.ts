@@ -240,14 +240,7 @@ export class Pop3Server extends EventEmitter<ServerEvents> {
     }
     // Sockets still in a TLS handshake have no session yet.
     for (const socket of this.#handshaking) socket.destroy();
-    const drained = this.#waitForSessions();
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(true), timeoutMs);
-    });
-    const late = await Promise.race([drained.then(() => false), timedOut]);
-    clearTimeout(timer);
-    if (late) {
+    if (!(await this.#sessionsEndWithin(timeoutMs))) {
       this.#log(
         'warn',
         { sessions: this.#sessions.size },
@@ -257,14 +250,7 @@ export class Pop3Server extends EventEmitter<ServerEvents> {
       // Dropped sessions end at once, unless one is inside a store or auth-backend call that never
       // returns: its connection is gone, but that call is not ours to end, so close() does not wait
       // for it without bound.
-      const stuck = await Promise.race([
-        this.#waitForSessions().then(() => false),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(true), DROP_GRACE_MS);
-        }),
-      ]);
-      clearTimeout(timer);
-      if (stuck) {
+      if (!(await this.#sessionsEndWithin(DROP_GRACE_MS))) {
         this.#log(
           'warn',
           { sessions: this.#sessions.size },
@@ -289,6 +275,19 @@ export class Pop3Server extends EventEmitter<ServerEvents> {
         this.#sessions.delete(session);
         this.#sessionsChanged();
       });
+  }
+
+  /** Whether every session has ended within `ms`. */
+  async #sessionsEndWithin(ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    });
+    try {
+      return await Promise.race([this.#waitForSessions().then(() => true), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   #waiters = new Set<() => void>();
