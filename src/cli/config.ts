@@ -107,6 +107,21 @@ export async function loadConfig(explicitPath?: string): Promise<Config> {
     const st = statSync(path);
     if (!st.isFile()) throw configError(`config ${path}: not a file`);
     if (st.size > MAX_CONFIG_BYTES) throw configError(`config ${path}: larger than 1 MiB`);
+    // It names commands we run (password_command, token_command, mda): a file someone else can
+    // rewrite would run their commands as us, with our password. fetchmail refuses such a file too.
+    if (process.platform !== 'win32') {
+      if ((st.mode & 0o022) !== 0) {
+        throw configError(
+          `config ${path}: writable by other users; chmod go-w it (it names commands pop3 runs)`,
+        );
+      }
+      const uid = process.getuid?.();
+      if (uid !== undefined && st.uid !== uid && st.uid !== 0) {
+        throw configError(
+          `config ${path}: owned by another user (uid ${st.uid}); it names commands pop3 runs`,
+        );
+      }
+    }
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !explicitPath) return { accounts: new Map() };
@@ -118,7 +133,12 @@ export async function loadConfig(explicitPath?: string): Promise<Config> {
   try {
     doc = parse(text) as Record<string, unknown>;
   } catch (err) {
-    throw configError(`config ${path}: ${printable((err as Error).message, 300)}`);
+    // smol-toml's message quotes the lines around the error (a password typed there among them):
+    // say only what is wrong and where.
+    const e = err as Error & { line?: number; column?: number };
+    const what = printable(e.message.split('\n')[0]!.replace(/^Invalid TOML document: /, ''), 200);
+    const where = e.line ? ` (line ${e.line}, column ${e.column ?? 0})` : '';
+    throw configError(`config ${path}: invalid TOML: ${what}${where}`);
   }
   return interpret(doc, path);
 }
@@ -161,6 +181,9 @@ function readAccount(name: string, table: unknown, path: string): AccountConfig 
     } else if ((NUMBER_KEYS as readonly string[]).includes(key)) {
       if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
         throw configError(`${where}: ${key} must be a number >= 0`);
+      }
+      if (key === 'port' && (!Number.isInteger(value) || value < 1 || value > 65535)) {
+        throw configError(`${where}: port must be a whole number from 1 to 65535`);
       }
       record[key] = value;
     } else if ((BOOLEAN_KEYS as readonly string[]).includes(key)) {

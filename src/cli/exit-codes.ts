@@ -30,6 +30,8 @@ export const EXIT = {
   TLS: 79,
   /** Interrupted by SIGINT (128 + 2, the shell's convention). */
   INTERRUPTED: 130,
+  /** Terminated by SIGTERM (128 + 15). */
+  TERMINATED: 143,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -49,6 +51,7 @@ export const EXIT_TABLE: ReadonlyArray<readonly [number, string]> = [
   [EXIT.CONFIG, 'config file, secret source or users file unusable'],
   [EXIT.TLS, 'TLS failed (handshake, certificate, pin), or a login was refused without TLS'],
   [EXIT.INTERRUPTED, 'interrupted (Ctrl-C)'],
+  [EXIT.TERMINATED, 'terminated (SIGTERM)'],
 ];
 
 /** An error the CLI itself raises, carrying the exit code it ends with. Its message is shown as is. */
@@ -125,8 +128,14 @@ const OUTPUT_ERRNOS = new Set([
 export function describeFailure(err: unknown): { exitCode: ExitCode; message: string; code?: string } {
   if (err instanceof CliError) return { exitCode: err.exitCode, message: err.message };
   if (err instanceof Pop3Error) {
+    // The message may carry the server's text (a -ERR reply): escaped here, for every caller
+    // (run's stderr line, fetch's per-account lines, the --json error objects).
     const rc = err.responseCode ? ` [${err.responseCode}]` : '';
-    return { exitCode: exitCodeForPop3Error(err), message: `${err.message}${rc}`, code: err.code };
+    return {
+      exitCode: exitCodeForPop3Error(err),
+      message: printable(`${err.message}${rc}`, 600),
+      code: err.code,
+    };
   }
   const errno = (err as NodeJS.ErrnoException | undefined)?.code;
   if (typeof errno === 'string' && OUTPUT_ERRNOS.has(errno)) {

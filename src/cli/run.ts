@@ -30,10 +30,15 @@ const HINTS: Record<string, string> = {
 export async function run(args: readonly string[]): Promise<number> {
   installSignalHandlers();
   // A closed pipe (pop3 ... | head) ends the program quietly, as for other Unix tools.
+  // Any other write error (a full disk, EIO) is "cannot write the output": one line and 73, not an
+  // uncaught exception. Sessions are dropped without QUIT, so nothing marked deleted is deleted.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') throw err;
     closeAllSessions();
-    process.exit(process.exitCode ?? 0);
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    process.stderr.write(
+      `pop3: cannot write the output (stdout): ${err.code ?? printable(err.message, 200)}\n`,
+    );
+    process.exit(EXIT.OUTPUT);
   });
   const json = args.includes('--json');
   const refused = refuseSecretOnArgv(args);

@@ -150,11 +150,17 @@ export function runSecretCommand(command: string, kind: SecretKind): Promise<str
   });
 }
 
+/** netrc files already warned about (the file is read twice: for the user, then the password). */
+const netrcWarned = new Set<string>();
+
 function fromNetrc(host: string, user: string | undefined): FoundSecret | undefined {
   const path = process.env.NETRC || join(homeDir(), '.netrc');
   let text: string;
+  let loose = false;
   try {
-    if (statSync(path).size > 1024 * 1024) throw configError(`${path}: larger than 1 MiB`);
+    const st = statSync(path);
+    if (st.size > 1024 * 1024) throw configError(`${path}: larger than 1 MiB`);
+    loose = (st.mode & 0o077) !== 0 && process.platform !== 'win32';
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if (err instanceof CliError) throw err;
@@ -163,6 +169,13 @@ function fromNetrc(host: string, user: string | undefined): FoundSecret | undefi
   }
   const entry = findNetrcEntry(parseNetrc(text), host, user);
   if (!entry?.password) return undefined;
+  if (loose && !netrcWarned.has(path)) {
+    // As for --password-file (ftp(1) refuses such a file outright).
+    netrcWarned.add(path);
+    process.stderr.write(
+      `pop3: warning: ${path} holds a password and is readable by other users (chmod 600 it)\n`,
+    );
+  }
   return {
     value: checkSecret(entry.password, 'password'),
     source: '~/.netrc',

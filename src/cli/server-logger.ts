@@ -12,8 +12,15 @@ export function parseLogLevel(text: string): LogLevel | undefined {
   return (Object.keys(ORDER) as LogLevel[]).find((l) => l === text.toLowerCase());
 }
 
+/** JSON.stringify escapes C0 controls but not DEL, the C1 controls (U+009B is CSI) or U+2028/9. */
+const quote = (text: string): string =>
+  JSON.stringify(text).replace(
+    /[\x7f-\x9f\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+
 function pretty(value: unknown): string {
-  if (typeof value === 'string') return /[\s"=]/.test(value) ? JSON.stringify(value) : printable(value, 300);
+  if (typeof value === 'string') return /[\s"=]/.test(value) ? quote(value) : printable(value, 300);
   if (value instanceof Error) return JSON.stringify(printable(value.message, 300));
   return printable(JSON.stringify(value) ?? String(value), 300);
 }

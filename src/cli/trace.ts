@@ -190,7 +190,8 @@ export class Tracer {
   private line(dir: TraceEvent['dir'], text: string, at: Date): void {
     const time = this.opts.times ? `${clock(at)} ` : '';
     const prefix = this.opts.prefixes ? (dir === '*' ? '*  ' : `${dir}: `) : dir === '*' ? '* ' : '';
-    const out = `${time}${this.opts.label}${prefix}${text}\n`;
+    // Every line is escaped here, whatever its source (a certificate subject in a `*` note is the server's text too).
+    const out = `${time}${this.opts.label}${prefix}${printable(text, 4096)}\n`;
     if (this.held) this.held.push(out);
     else this.opts.write(out);
   }

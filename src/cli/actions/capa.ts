@@ -1,3 +1,4 @@
+import { printable } from '../../protocol/errors.js';
 import { splitUrl } from '../connection-args.js';
 import type { ConnectFlags } from '../connection-options.js';
 import { print, printJson } from '../output.js';
@@ -30,15 +31,16 @@ export async function run(url: string | undefined, flags: CapaFlags): Promise<vo
       const lines = [`Server:   ${target.host}:${target.port}`];
       lines.push(
         tls
-          ? `TLS:      ${tls.version} ${tls.cipher}, certificate CN=${tls.subject}\n          sha256:${tls.fingerprint256}`
+          ? `TLS:      ${tls.version} ${tls.cipher}, certificate CN=${printable(tls.subject, 200)}\n          sha256:${tls.fingerprint256}`
           : 'TLS:      none (cleartext)',
       );
-      if (client.greeting) lines.push(`Greeting: ${client.greeting}`);
+      if (client.greeting) lines.push(`Greeting: ${printable(client.greeting, 600)}`);
       if (client.mechanism) lines.push(`Login:    ${client.mechanism}`);
       lines.push('Capabilities:');
       const names = caps.names;
       if (names.length === 0) lines.push('  (none: the server answered CAPA with -ERR)');
-      for (const name of names) lines.push(`  ${[name, ...(caps.args(name) ?? [])].join(' ')}`);
+      for (const name of names)
+        lines.push(`  ${printable([name, ...(caps.args(name) ?? [])].join(' '), 600)}`);
       print(lines.join('\n'));
     },
     { login: flags.login ?? false },

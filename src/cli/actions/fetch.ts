@@ -192,6 +192,10 @@ export async function run(url: string | undefined, flags: FetchFlags): Promise<v
     flags.concurrency === undefined ? 4 : Math.max(1, parseCount(flags.concurrency, '--concurrency', 64));
   const targets = await chooseTargets(flags, u);
   const { accounts, where } = await buildAccounts(targets, flags);
+  // Every account's secret is resolved now. The MDA (and whatever it starts) inherits our
+  // environment: it must not inherit the password or token too.
+  delete process.env.POP3_PASSWORD;
+  delete process.env.POP3_TOKEN;
   const showBars =
     flags.progress !== false && !flags.trace && !flags.traceBody && !flags.json && flags.stdout !== true;
   const progress = await createProgress(showBars);
@@ -240,7 +244,11 @@ export async function run(url: string | undefined, flags: FetchFlags): Promise<v
     return;
   }
   const controller = new AbortController();
-  const release = onSignal(() => controller.abort());
+  let stoppedBy: NodeJS.Signals | undefined;
+  const release = onSignal((signal) => {
+    stoppedBy = signal;
+    controller.abort();
+  });
   let outcomes: AccountOutcome[];
   try {
     outcomes = await fetchAll(accounts, {
@@ -253,7 +261,12 @@ export async function run(url: string | undefined, flags: FetchFlags): Promise<v
     release();
     progress.stop();
   }
-  if (controller.signal.aborted) throw new CliError('interrupted', EXIT.INTERRUPTED);
+  if (controller.signal.aborted) {
+    // As the default handler (signals.ts): 143 for SIGTERM, 130 for Ctrl-C.
+    throw stoppedBy === 'SIGTERM'
+      ? new CliError('terminated', EXIT.TERMINATED)
+      : new CliError('interrupted', EXIT.INTERRUPTED);
+  }
   if (flags.json) printJson({ accounts: outcomes.map(outcomeJson) });
   const code = exitCodeFor(outcomes);
   if (code !== EXIT.OK) throw new CliError(fetchFailureMessage(outcomes), code);

@@ -1,0 +1,50 @@
+// The password or token pop3 logged in with must not be handed to the MDA. The MDA runs
+// through the shell on hostile mail (procmail recipes, filters, scripts that log their
+// environment), and everything it starts inherits what it gets.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PASSWORD, runCli, startServer, type TestServer, tempDir, USER } from './cli-harness.js';
+
+let srv: TestServer;
+let caFile: string;
+const TOKEN = 'ya29.review-token-value';
+beforeAll(async () => {
+  srv = await startServer({
+    options: { verifyToken: async (user, token) => (user === USER && token === TOKEN ? user : null) },
+  });
+  caFile = join(tempDir(), 'ca.pem');
+  writeFileSync(caFile, srv.ca);
+});
+afterAll(() => srv.close());
+
+describe('pop3 fetch --mda', () => {
+  it('the MDA environment holds neither POP3_PASSWORD nor POP3_TOKEN', async () => {
+    for (const [env, secret, extra] of [
+      [{ POP3_PASSWORD: PASSWORD }, PASSWORD, []],
+      [{ POP3_TOKEN: TOKEN }, TOKEN, ['--auth', 'XOAUTH2']],
+    ] as const) {
+      const dir = tempDir();
+      const seen = join(dir, 'mda-env');
+      const r = await runCli(
+        [
+          'fetch',
+          `pop3s://${USER}@127.0.0.1:${srv.tlsPort}`,
+          '--ca-file',
+          caFile,
+          ...extra,
+          '--mda',
+          `cat >/dev/null; env >> '${seen}'`,
+          '--state-dir',
+          join(dir, 'state'),
+          '--no-progress',
+        ],
+        { env },
+      );
+      expect(r.code, r.stderr).toBe(0);
+      const text = readFileSync(seen, 'utf8');
+      expect(text).toContain('POP3KIT_UID=');
+      expect(text).not.toContain(secret);
+    }
+  });
+});
