@@ -3,10 +3,10 @@
 // so nothing of the developer's own config, netrc or history is read or written.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { MemoryStore } from '../../src/mailstore/memory-store.js';
 import type { Pop3ServerOptions } from '../../src/server/options.js';
 import { Pop3Server } from '../../src/server/server.js';
@@ -60,6 +60,18 @@ export async function startServer(
   const { port } = await server.listen({ port: 0 });
   const tlsPort = opts.tlsPort === false ? 0 : (await server.listen({ port: 0, implicitTls: true })).port;
   return { port, tlsPort, store, server, ca: certs.ca, close: () => server.close({ graceful: false }) };
+}
+
+/** startServer for a whole test file (beforeAll/afterAll), its CA written to `caFile` for --ca-file. */
+export function useServer(opts?: Parameters<typeof startServer>[0]): { srv: TestServer; caFile: string } {
+  const ctx = {} as { srv: TestServer; caFile: string };
+  beforeAll(async () => {
+    ctx.srv = await startServer(opts);
+    ctx.caFile = join(tempDir(), 'ca.pem');
+    writeFileSync(ctx.caFile, ctx.srv.ca);
+  });
+  afterAll(() => ctx.srv.close());
+  return ctx;
 }
 
 export interface CliResult {

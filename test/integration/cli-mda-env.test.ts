@@ -1,22 +1,15 @@
 // The password or token pop3 logged in with must not be handed to the MDA. The MDA runs
 // through the shell on hostile mail (procmail recipes, filters, scripts that log their
 // environment), and everything it starts inherits what it gets.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD, runCli, startServer, type TestServer, tempDir, USER } from './cli-harness.js';
+import { describe, expect, it } from 'vitest';
+import { PASSWORD, runCli, tempDir, USER, useServer } from './cli-harness.js';
 
-let srv: TestServer;
-let caFile: string;
 const TOKEN = 'ya29.review-token-value';
-beforeAll(async () => {
-  srv = await startServer({
-    options: { verifyToken: async (user, token) => (user === USER && token === TOKEN ? user : null) },
-  });
-  caFile = join(tempDir(), 'ca.pem');
-  writeFileSync(caFile, srv.ca);
+const ctx = useServer({
+  options: { verifyToken: async (user, token) => (user === USER && token === TOKEN ? user : null) },
 });
-afterAll(() => srv.close());
 
 describe('pop3 fetch --mda', () => {
   it('the MDA environment holds neither POP3_PASSWORD nor POP3_TOKEN', async () => {
@@ -29,9 +22,9 @@ describe('pop3 fetch --mda', () => {
       const r = await runCli(
         [
           'fetch',
-          `pop3s://${USER}@127.0.0.1:${srv.tlsPort}`,
+          `pop3s://${USER}@127.0.0.1:${ctx.srv.tlsPort}`,
           '--ca-file',
-          caFile,
+          ctx.caFile,
           ...extra,
           '--mda',
           `cat >/dev/null; env >> '${seen}'`,

@@ -3,17 +3,10 @@
 // such a .netrc). It must be warned about, once, as the password file is.
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD, runCli, startServer, type TestServer, tempDir, tempHome, USER } from './cli-harness.js';
+import { describe, expect, it } from 'vitest';
+import { PASSWORD, runCli, tempHome, USER, useServer } from './cli-harness.js';
 
-let srv: TestServer;
-let caFile: string;
-beforeAll(async () => {
-  srv = await startServer();
-  caFile = join(tempDir(), 'ca.pem');
-  writeFileSync(caFile, srv.ca);
-});
-afterAll(() => srv.close());
+const ctx = useServer();
 
 describe.skipIf(process.platform === 'win32')('~/.netrc permissions', () => {
   it('a netrc readable by others is used, with one warning; a 0600 one without', async () => {
@@ -25,7 +18,9 @@ describe.skipIf(process.platform === 'win32')('~/.netrc permissions', () => {
       const netrc = join(home, '.netrc');
       writeFileSync(netrc, `machine 127.0.0.1 login ${USER} password "${PASSWORD}"\n`);
       chmodSync(netrc, mode);
-      const r = await runCli(['stat', `pop3s://127.0.0.1:${srv.tlsPort}`, '--ca-file', caFile], { home });
+      const r = await runCli(['stat', `pop3s://127.0.0.1:${ctx.srv.tlsPort}`, '--ca-file', ctx.caFile], {
+        home,
+      });
       expect(r.code, r.stderr).toBe(0);
       const warnings = r.stderr.split('\n').filter((l) => /readable by other users/.test(l));
       expect(warnings, mode.toString(8)).toHaveLength(warned ? 1 : 0);

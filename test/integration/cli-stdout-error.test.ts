@@ -2,20 +2,13 @@
 // write the output" (73) with a one-line message, as for -o FILE; not an uncaught exception with a
 // stack trace and exit 1 (which the README reserves for "partly done").
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
-import { BIN, PASSWORD, startServer, type TestServer, tempDir, tempHome, USER } from './cli-harness.js';
+import { BIN, PASSWORD, tempHome, USER, useServer } from './cli-harness.js';
 
-let srv: TestServer;
-let caFile: string;
-beforeAll(async () => {
-  srv = await startServer();
-  caFile = join(tempDir(), 'ca.pem');
-  writeFileSync(caFile, srv.ca);
-});
-afterAll(() => srv.close());
+const ctx = useServer();
 
 function runToDevFull(args: string[]): Promise<{ code: number | null; stderr: string }> {
   const fd = openSync('/dev/full', 'w');
@@ -37,16 +30,16 @@ function runToDevFull(args: string[]): Promise<{ code: number | null; stderr: st
 
 describe('stdout cannot be written (/dev/full)', () => {
   it('list, retr and fetch --stdout end with 73 and one line, no stack trace', async () => {
-    const url = `pop3s://${USER}@127.0.0.1:${srv.tlsPort}`;
+    const url = `pop3s://${USER}@127.0.0.1:${ctx.srv.tlsPort}`;
     for (const args of [
       ['list', url],
       ['retr', '1', url],
       ['fetch', url, '--stdout', '--no-progress'],
     ]) {
-      const r = await runToDevFull([...args, '--ca-file', caFile]);
+      const r = await runToDevFull([...args, '--ca-file', ctx.caFile]);
       expect(r.stderr, args[0]).not.toMatch(/\n\s+at /);
       expect(r.code, `${args[0]}: ${r.stderr}`).toBe(EXIT.OUTPUT);
     }
-    expect(srv.store.list(USER)).toHaveLength(3);
+    expect(ctx.srv.store.list(USER)).toHaveLength(3);
   });
 });
