@@ -2,7 +2,7 @@
 // written to a temporary name, flushed, then renamed, so a failed transfer leaves no partial file.
 
 import { once } from 'node:events';
-import { promises as fs } from 'node:fs';
+import { promises as fs, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { CliError, EXIT, usageError } from './exit-codes.js';
@@ -73,6 +73,9 @@ export async function bodyToFile(body: AsyncIterable<Buffer>, path: string): Pro
   const handle = await fs.open(tmp, 'wx', 0o600).catch((err: NodeJS.ErrnoException) => {
     throw new CliError(`cannot write ${path}: ${err.code ?? err.message}`, EXIT.OUTPUT);
   });
+  // Ctrl-C or SIGTERM ends the process through process.exit: the half-written file goes too.
+  const removeTmp = () => rmSync(tmp, { force: true });
+  process.once('exit', removeTmp);
   let written = 0;
   try {
     for await (const chunk of body) {
@@ -89,6 +92,8 @@ export async function bodyToFile(body: AsyncIterable<Buffer>, path: string): Pro
       throw new CliError(`cannot write ${path}: ${(err as NodeJS.ErrnoException).code}`, EXIT.OUTPUT);
     }
     throw err;
+  } finally {
+    process.off('exit', removeTmp);
   }
   return written;
 }
