@@ -6,7 +6,7 @@
 // Group commit: prepared messages (written whole and fsynced where they are not yet visible) are
 // queued, and a flush publishes the queue together, in the order the exactly-once protocol needs:
 //   one journal append of every intent + fsync      (each tmp file was fsynced before)
-//   -> publish each (Maildir: rename into new/)     -> one fsync of new/ per Maildir
+//   -> publish each (Maildir: link into new/, unlink) -> one fsync of new/ per Maildir
 //   -> one journal append of every done             (durable by the next fsync, always before DELE)
 // A kill before the intents are durable leaves tmp files only (removed as our dead run's, fetched
 // again); after it, every intent's file is complete in tmp/ or new/, and recovery rolls each
