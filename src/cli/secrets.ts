@@ -4,7 +4,7 @@
 // ~/.netrc (passwords only), then a prompt without echo when stdin is a terminal.
 
 import { spawn } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, type Stats, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { homeDir } from './config.js';
@@ -89,12 +89,17 @@ function firstLine(text: string): string {
   return nl < 0 ? text : text.slice(0, nl);
 }
 
+/** Whether a file holding a secret can be read (or written) by others than its owner. */
+function looseMode(st: Stats): boolean {
+  return (st.mode & 0o077) !== 0 && process.platform !== 'win32';
+}
+
 export function readSecretFile(path: string, kind: SecretKind): string {
   let text: string;
   try {
     const st = statSync(path);
     if (st.size > MAX_SECRET_FILE) throw configError(`${kind} file ${path}: larger than 64 KiB`);
-    if ((st.mode & 0o077) !== 0 && process.platform !== 'win32') {
+    if (looseMode(st)) {
       process.stderr.write(`pop3: warning: ${kind} file ${path} is readable by other users (chmod 600 it)\n`);
     }
     text = readFileSync(path, 'utf8');
@@ -160,7 +165,7 @@ function fromNetrc(host: string, user: string | undefined): FoundSecret | undefi
   try {
     const st = statSync(path);
     if (st.size > 1024 * 1024) throw configError(`${path}: larger than 1 MiB`);
-    loose = (st.mode & 0o077) !== 0 && process.platform !== 'win32';
+    loose = looseMode(st);
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if (err instanceof CliError) throw err;

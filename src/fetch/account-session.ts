@@ -15,7 +15,7 @@
 import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { fsyncDir } from '../mailstore/io.js';
+import { mkdirDurable } from '../mailstore/mkdir-durable.js';
 import { Journal, type Journal as JournalType, readJournal } from './journal.js';
 import { type HeldLock, lockAccount } from './lock.js';
 import { replayJournal } from './recovery.js';
@@ -105,12 +105,7 @@ export class AccountSession {
     target: Target,
     opts: SessionOptions = {},
   ): Promise<{ session: AccountSession; report: SessionReport }> {
-    // Folders made now are made durable where they are named (each parent, up to the first made).
-    const made = await fs.mkdir(stateDir, { recursive: true, mode: 0o700 });
-    for (let d = stateDir; made !== undefined; d = dirname(d)) {
-      await fsyncDir(dirname(d));
-      if (d === made || dirname(d) === d) break;
-    }
+    await mkdirDurable(stateDir);
     const paths = accountPaths(stateDir, account);
     const lock = await lockAccount(paths.lock, account);
     let journal: JournalType | undefined;

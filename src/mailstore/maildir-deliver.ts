@@ -4,19 +4,12 @@
 // deliverToMaildir does all of them. File steps use synchronous calls (see NewFileWriter).
 
 import { randomBytes } from 'node:crypto';
-import { promises as fs, linkSync, lstatSync, mkdirSync, renameSync, unlinkSync } from 'node:fs';
+import { linkSync, lstatSync, renameSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { Pop3Error } from '../protocol/errors.js';
-import {
-  fsyncDir,
-  fsyncDirSync,
-  isCode,
-  isMissing,
-  type MessageSource,
-  NewFileWriter,
-  writeMessage,
-} from './io.js';
+import { fsyncDirSync, isCode, isMissing, type MessageSource, NewFileWriter, writeMessage } from './io.js';
+import { mkdirDurable, mkdirDurableSync } from './mkdir-durable.js';
 
 export interface MaildirDeliverOptions {
   /** Refuse messages larger than this many stored bytes (default 1 GiB): error ELIMIT, nothing kept. */
@@ -42,38 +35,16 @@ export interface TmpMessage {
 const DEFAULT_MAX_BYTES = 1024 ** 3;
 let deliveries = 0;
 
-/**
- * Folders whose entries a mkdir made from `first` (the first folder it created) down to `dir`
- * changed: dir itself (its tmp/ new/ cur/) and the parent of each folder created. Each must be
- * fsynced, or a crash can lose the new folders and the mail delivered into them.
- */
-function foldersToSync(dir: string, first: string | undefined, madeSub: boolean): string[] {
-  const out = madeSub || first !== undefined ? [dir] : [];
-  if (first === undefined) return out;
-  for (let d = dir; ; d = dirname(d)) {
-    out.push(dirname(d));
-    if (d === first || dirname(d) === d) return out;
-  }
-}
-
 /** Create dir and its tmp/, new/, cur/ (mode 0700) where missing, durably. */
 export async function ensureMaildir(dir: string): Promise<void> {
-  const first = await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  let madeSub = false;
-  for (const sub of ['tmp', 'new', 'cur']) {
-    if (await fs.mkdir(join(dir, sub), { recursive: true, mode: 0o700 })) madeSub = true;
-  }
-  for (const d of foldersToSync(dir, first, madeSub)) await fsyncDir(d);
+  await mkdirDurable(dir);
+  for (const sub of ['tmp', 'new', 'cur']) await mkdirDurable(join(dir, sub));
 }
 
 /** The same, synchronous: for a delivery that found tmp/ missing in the middle of a synchronous write. */
 function ensureMaildirSync(dir: string): void {
-  const first = mkdirSync(dir, { recursive: true, mode: 0o700 });
-  let madeSub = false;
-  for (const sub of ['tmp', 'new', 'cur']) {
-    if (mkdirSync(join(dir, sub), { recursive: true, mode: 0o700 })) madeSub = true;
-  }
-  for (const d of foldersToSync(dir, first, madeSub)) fsyncDirSync(d);
+  mkdirDurableSync(dir);
+  for (const sub of ['tmp', 'new', 'cur']) mkdirDurableSync(join(dir, sub));
 }
 
 /** This host's name in the form the Maildir spec asks for: `/` and `:` escaped (`,` too: it starts our size fields). */

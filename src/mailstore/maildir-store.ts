@@ -10,7 +10,7 @@ import { closeSync, promises as fs, constants as fsc, lstatSync, openSync, readS
 import { join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Pop3Error, printable } from '../protocol/errors.js';
-import { WireSizeCounter } from '../protocol/wire-size.js';
+import { maxWireOctets, WireSizeCounter } from '../protocol/wire-size.js';
 import { fsyncDir, isCode, isMissing } from './io.js';
 import { acquireLockFile, type HeldLock, PRIVATE_LOCK_UNREADABLE_STALE_MS } from './lock-file.js';
 import { ensureMaildir } from './maildir-deliver.js';
@@ -327,9 +327,8 @@ async function snapshot(dir: string, paths: FilePaths, maxMessages: number): Pro
   const entries: Entry[] = [];
   for (let index = 0; index < found.length; index++) {
     const f = found[index]!;
-    // A size from the name or the cache is used only if it can be this file's wire size: every
-    // stored octet counts, a bare LF adds one, a missing final line end two. Anything else is a
-    // wrong name or cache entry, and the file is counted instead.
+    // A size from the name or the cache is used only if it can be this file's wire size; anything
+    // else is a wrong name or cache entry, and the file is counted instead.
     const fromName = wireSizeOf(f.text);
     let octets = plausibleOctets(fromName, f.bytes) ?? plausibleOctets(f.cachedOctets, f.bytes) ?? -1;
     if (index < maxMessages) {
@@ -360,7 +359,7 @@ async function snapshot(dir: string, paths: FilePaths, maxMessages: number): Pro
 
 /** `octets` when a file of `bytes` stored octets can have that wire size (RFC 1939 §11), else undefined. */
 function plausibleOctets(octets: number | undefined, bytes: number): number | undefined {
-  return octets !== undefined && octets >= bytes && octets <= 2 * bytes + 2 ? octets : undefined;
+  return octets !== undefined && octets >= bytes && octets <= maxWireOctets(bytes) ? octets : undefined;
 }
 
 /** Files up to this size are counted with synchronous reads (as readSmall reads them). */

@@ -41,6 +41,14 @@ export class WireSizeCounter {
   }
 }
 
+/**
+ * The most wire octets `bytes` stored octets can make (each an LF that gains a CR, and a CRLF at the
+ * end): a size claimed beyond it is not this message's.
+ */
+export function maxWireOctets(bytes: number): number {
+  return 2 * bytes + 2;
+}
+
 /** Wire octets of a message given as one buffer or a sequence of chunks. */
 export function wireOctets(chunks: Uint8Array | Iterable<Uint8Array>): number {
   const counter = new WireSizeCounter();

@@ -1,5 +1,6 @@
 import type { Mailbox } from '../mailstore/types.js';
 import { DotEncoder, encodeStoredInPlace } from '../protocol/dot-encoder.js';
+import { maxWireOctets } from '../protocol/wire-size.js';
 import type { NumberedMessage } from './maildrop.js';
 import type { OutputBatch } from './output-batch.js';
 
@@ -38,9 +39,9 @@ export class SmallReplies {
     // A store asks for its message's size (+1 to see a grown file); more is a broken store.
     if (!Number.isSafeInteger(room) || room < 0 || room > this.#maxRoom)
       throw new RangeError(`readSmall asked for ${room} octets`);
-    // The listed size is the store's word: never reserve more than `room` stored octets can need
-    // (each at most doubled by a CR before a bare LF), whatever a broken store listed.
-    const wire = Math.min(Math.max(this.#octets, room), 2 * room + 2);
+    // The listed size is the store's word: never reserve more than `room` stored octets can need,
+    // whatever a broken store listed.
+    const wire = Math.min(Math.max(this.#octets, room), maxWireOctets(room));
     const cap = this.#headLength + wire + DOT_ROOM + CLOSE_ROOM;
     this.#at = this.#out.reserve(cap);
     this.#from = this.#at + cap - CLOSE_ROOM - room;

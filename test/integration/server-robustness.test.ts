@@ -1,9 +1,9 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
-import { LOCK_FILE } from '../../src/mailstore/index.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ensureMaildir, LOCK_FILE } from '../../src/mailstore/index.js';
 import {
   hashPassword,
   type Mailbox,
@@ -19,31 +19,39 @@ import { login, PASSWORD, useServerFixture } from '../helpers/server-fixture.js'
 
 const { start } = useServerFixture();
 
+const roots: string[] = [];
+afterEach(async () => {
+  for (const root of roots.splice(0)) await rm(root, { recursive: true, force: true });
+});
+
+/** A store root holding an empty Maildir for alice, removed after the test. */
+async function aliceMaildir(): Promise<{ root: string; dir: string }> {
+  const root = await mkdtemp(join(tmpdir(), 'pop3kit-robust-'));
+  roots.push(root);
+  const dir = join(root, 'alice');
+  await ensureMaildir(dir);
+  return { root, dir };
+}
+
 describe('sizes from a Maildir name or the size cache', () => {
   // RFC 1939 §5/§11 (CONFORMANCE W5): LIST, STAT and the RETR status give the exact wire size. A
   // `,W=` field that cannot be the file's wire size (below its stored size, or above twice it plus
   // the CRLF a missing final line end adds) must not be trusted: it is not the message's size, and
   // the small-reply path sizes its buffer from it.
   it('a Maildir name whose W= cannot be the file size: real sizes listed, message retrievable', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'pop3kit-review-'));
-    try {
-      const md = join(root, 'alice');
-      for (const s of ['tmp', 'new', 'cur']) await mkdir(join(md, s), { recursive: true });
-      const body = 'Subject: x\r\n\r\nbody\r\n';
-      await writeFile(join(md, 'new', '1700000000.a.host,W=999999999999999'), body);
-      await writeFile(join(md, 'new', '1700000001.b.host,S=20,W=300000000'), body);
-      const { connect } = await start({ store: new MaildirStore({ root }), allowInsecureAuth: true });
-      const c = await connect();
-      await c.line();
-      expect(await login(c)).toBe(`+OK maildrop has 2 messages (${2 * body.length} octets)`);
-      expect(await c.cmd('LIST')).toMatch(/^\+OK/);
-      expect(await c.lines()).toEqual([`1 ${body.length}`, `2 ${body.length}`]);
-      for (const n of [1, 2]) {
-        expect(await c.cmd(`RETR ${n}`)).toBe(`+OK ${body.length} octets`);
-        expect(await c.bodyText()).toBe(`${body}.\r\n`);
-      }
-    } finally {
-      await rm(root, { recursive: true, force: true });
+    const { root, dir: md } = await aliceMaildir();
+    const body = 'Subject: x\r\n\r\nbody\r\n';
+    await writeFile(join(md, 'new', '1700000000.a.host,W=999999999999999'), body);
+    await writeFile(join(md, 'new', '1700000001.b.host,S=20,W=300000000'), body);
+    const { connect } = await start({ store: new MaildirStore({ root }), allowInsecureAuth: true });
+    const c = await connect();
+    await c.line();
+    expect(await login(c)).toBe(`+OK maildrop has 2 messages (${2 * body.length} octets)`);
+    expect(await c.cmd('LIST')).toMatch(/^\+OK/);
+    expect(await c.lines()).toEqual([`1 ${body.length}`, `2 ${body.length}`]);
+    for (const n of [1, 2]) {
+      expect(await c.cmd(`RETR ${n}`)).toBe(`+OK ${body.length} octets`);
+      expect(await c.bodyText()).toBe(`${body}.\r\n`);
     }
   });
 });
@@ -138,26 +146,20 @@ describe('a Maildir lock left by an earlier process', () => {
   // yes: the user got -ERR [IN-USE] (RFC 2449 §8.1.2) for staleLockMs (5 minutes) although no session
   // holds the maildrop. This process knows which locks it holds, so such a lock is stale at once.
   it('a Maildir lock left by an earlier process with this pid does not lock the user out', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'pop3kit-review-'));
-    try {
-      const dir = join(root, 'alice');
-      for (const s of ['tmp', 'new', 'cur']) await mkdir(join(dir, s), { recursive: true });
-      await writeFile(join(dir, 'new', '1700000000.a.host'), 'Subject: a\n\nbody\n');
-      await writeFile(
-        join(dir, LOCK_FILE),
-        `${process.pid} ${hostname()} ${Date.now() - 1000} 0123456789abcdef\n`,
-      );
-      const { connect } = await start({ store: new MaildirStore({ root }), allowInsecureAuth: true });
-      const c = await connect();
-      await c.line();
-      expect(await login(c)).toMatch(/^\+OK maildrop has 1 messages/);
-      // ...while the lock this process now holds still keeps a second session out.
-      const d = await connect();
-      await d.line();
-      expect(await login(d)).toMatch(/^-ERR \[IN-USE\]/);
-    } finally {
-      await rm(root, { recursive: true, force: true });
-    }
+    const { root, dir } = await aliceMaildir();
+    await writeFile(join(dir, 'new', '1700000000.a.host'), 'Subject: a\n\nbody\n');
+    await writeFile(
+      join(dir, LOCK_FILE),
+      `${process.pid} ${hostname()} ${Date.now() - 1000} 0123456789abcdef\n`,
+    );
+    const { connect } = await start({ store: new MaildirStore({ root }), allowInsecureAuth: true });
+    const c = await connect();
+    await c.line();
+    expect(await login(c)).toMatch(/^\+OK maildrop has 1 messages/);
+    // ...while the lock this process now holds still keeps a second session out.
+    const d = await connect();
+    await d.line();
+    expect(await login(d)).toMatch(/^-ERR \[IN-USE\]/);
   });
 });
 
