@@ -8,7 +8,7 @@ import { toWireForm } from '../protocol/wire-size.js';
 import { deliverToMaildir, ensureMaildir } from './maildir-deliver.js';
 import { LARGE_READ_BYTES, LOCK_FILE, MaildirStore, validateUserName } from './maildir-store.js';
 import { SIZE_CACHE_FILE } from './size-cache.js';
-import { MailboxBusyError, MessageGoneError } from './types.js';
+import { type Mailbox, MailboxBusyError, MessageGoneError } from './types.js';
 
 let root: string;
 let dir: string;
@@ -320,6 +320,22 @@ describe('MaildirStore: a listing kept while new/ and cur/ do not change', () =>
     expect(await withBox(store, (mb) => mb.messages[0]!.octets)).toBe(6);
     // Another store instance keeps nothing: it lists, and believes the cache.
     expect(await withBox(new MaildirStore({ root }), (mb) => mb.messages[0]!.octets)).toBe(9);
+  });
+
+  it('gives the next login of an unchanged Maildir the same frozen listing, a changed one a new one', async () => {
+    await put('new', '1700.k.host', 'a\nb\n', 100);
+    await settle();
+    const store = new MaildirStore({ root });
+    const read = (mb: Mailbox) => mb.readSmall!('1700.k.host', 100)?.toString();
+    const [first, firstText] = await withBox(store, (mb) => [mb.messages, read(mb)] as const);
+    const [second, secondText] = await withBox(store, (mb) => [mb.messages, read(mb)] as const);
+    expect(second).toBe(first);
+    expect(Object.isFrozen(first) && first.every((m) => Object.isFrozen(m))).toBe(true);
+    expect([firstText, secondText]).toEqual(['a\nb\n', 'a\nb\n']);
+    await put('new', '1700.m.host', 'm\n', 200);
+    const third = await withBox(store, (mb) => mb.messages);
+    expect(third).not.toBe(first);
+    expect(third.map((m) => m.uid)).toEqual(['1700.k.host', '1700.m.host']);
   });
 
   it('lists again once a folder changes: new mail, a removal, a move to cur/', async () => {

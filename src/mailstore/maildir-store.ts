@@ -75,8 +75,8 @@ export function validateUserName(user: string): void {
 }
 
 /**
- * One listed message. A class, so entries from a new listing and copies of a kept one share one
- * shape: the per-message paths (readSmall, #pathOf) stay monomorphic from session to session.
+ * One listed message. A class, so all entries share one shape: the per-message paths (readSmall,
+ * #pathOf) stay monomorphic from session to session.
  */
 class Entry {
   /** Its path, once it has been read (forgotten when the file is found elsewhere). */
@@ -84,15 +84,32 @@ class Entry {
   constructor(
     readonly uid: string,
     readonly base: string,
-    public octets: number,
+    readonly octets: number,
     public sub: Sub,
     /** The file name, latin1 (one char per byte: Maildir names are bytes, not UTF-8). */
     public name: string,
     readonly bytes: number,
     readonly mtimeMs: number,
     /** False when another file shares the base: then a moved file cannot be found again by its base. */
-    public relocatable: boolean,
+    readonly relocatable: boolean,
   ) {}
+}
+
+/**
+ * One listing of a Maildir, with what sessions look its messages up by. The sessions that log in
+ * while the Maildir stays unchanged share it (its lock lets them in one at a time), so such a login
+ * makes nothing per message: no entries, paths or lists, and the server checks the frozen list
+ * once (checkSnapshot). A session that finds a file moved updates its entry in place: that is
+ * where the file now is, and the move changed the folders, so no later login reuses this listing.
+ */
+class Listing {
+  readonly byUid: ReadonlyMap<string, Entry>;
+  /** Frozen, the list and each message: nothing a session does can change the numbering of the next. */
+  readonly messages: readonly MessageInfo[];
+  constructor(readonly entries: readonly Entry[]) {
+    this.byUid = new Map(entries.map((e) => [e.uid, e]));
+    this.messages = Object.freeze(entries.map((e) => Object.freeze({ uid: e.uid, octets: e.octets })));
+  }
 }
 
 export class MaildirStore implements MailStore {
@@ -120,17 +137,17 @@ export class MaildirStore implements MailStore {
     return dir;
   }
 
-  /** The entries of a login's snapshot: the last one's again when its folders have not changed. */
-  async #entries(dir: string, paths: FilePaths): Promise<Entry[]> {
+  /** A login's snapshot: the last login's again when its folders have not changed. */
+  async #listing(dir: string, paths: FilePaths): Promise<Listing> {
     const started = Date.now();
     const folders = await folderStamp(dir);
     const kept = this.#kept.get(dir);
-    if (folders !== undefined && kept?.stamp === folders.stamp) return kept.entries.map(copyEntry);
-    const entries = await snapshot(dir, paths, this.#maxMessages);
+    if (folders !== undefined && kept?.stamp === folders.stamp) return kept.listing;
+    const listing = new Listing(await snapshot(dir, paths, this.#maxMessages));
     if (folders !== undefined && started - folders.changedMs >= SETTLED_MS)
-      this.#kept.set(dir, { stamp: folders.stamp, entries: entries.map(copyEntry) }, entries.length);
+      this.#kept.set(dir, { stamp: folders.stamp, listing }, listing.entries.length);
     else this.#kept.delete(dir);
-    return entries;
+    return listing;
   }
 
   async openMailbox(user: string): Promise<Mailbox> {
@@ -150,7 +167,7 @@ export class MaildirStore implements MailStore {
       // Under the lock: no other pop3kit session writes this cache now.
       if (top.temps.length > 0) await sweepSizeCacheTemps(dir, top.temps);
       const paths = new FilePaths(dir);
-      return new MaildirMailbox(dir, paths, await this.#entries(dir, paths), lock);
+      return new MaildirMailbox(dir, paths, await this.#listing(dir, paths), lock);
     } catch (err) {
       await lock.release();
       throw err;
@@ -159,14 +176,14 @@ export class MaildirStore implements MailStore {
 }
 
 /**
- * A snapshot's entries, kept for the next login while neither new/ nor cur/ changes (Dovecot trusts
+ * A listing, kept for the next login while neither new/ nor cur/ changes (Dovecot trusts
  * its index the same way): a file added, removed or renamed sets its folder's mtime (and ctime) to
  * now. A second change within the file system's clock tick after the first leaves them as they
  * were, so a listing is kept only when it began at least SETTLED_MS after the folders' mtimes.
  */
 interface KeptListing {
   stamp: string;
-  entries: readonly Entry[];
+  listing: Listing;
 }
 const SETTLED_MS = 2000;
 /** Entries kept across all Maildirs of a store (the least recently used dropped first). */
@@ -189,11 +206,6 @@ async function folderStamp(dir: string): Promise<{ stamp: string; changedMs: num
     changedMs = Math.max(changedMs, st.mtimeMs);
   }
   return { stamp, changedMs };
-}
-
-/** A session's own copy of a kept entry (sessions change theirs when a file moved). */
-function copyEntry(e: Entry): Entry {
-  return new Entry(e.uid, e.base, e.octets, e.sub, e.name, e.bytes, e.mtimeMs, e.relocatable);
 }
 
 /** Paths (bytes) of the files in a Maildir's new/ and cur/: each folder's prefix made once. */
@@ -422,17 +434,17 @@ class MaildirMailbox implements Mailbox {
   readonly messages: readonly MessageInfo[];
   readonly #dir: string;
   readonly #paths: FilePaths;
-  readonly #byUid: Map<string, Entry>;
+  readonly #byUid: ReadonlyMap<string, Entry>;
   readonly #lock: HeldLock;
   #released = false;
   #committed = false;
 
-  constructor(dir: string, paths: FilePaths, entries: Entry[], lock: HeldLock) {
+  constructor(dir: string, paths: FilePaths, listing: Listing, lock: HeldLock) {
     this.#dir = dir;
     this.#paths = paths;
     this.#lock = lock;
-    this.#byUid = new Map(entries.map((e) => [e.uid, e]));
-    this.messages = Object.freeze(entries.map((e) => Object.freeze({ uid: e.uid, octets: e.octets })));
+    this.#byUid = listing.byUid;
+    this.messages = listing.messages;
   }
 
   async open(uid: string): Promise<Readable> {

@@ -11,46 +11,59 @@ import { Pop3Error } from './errors.js';
  */
 export class LineReader {
   private buf: Buffer = EMPTY;
-  /** Where the LF search resumes: bytes before it are known to hold no LF. */
+  /** Where the unread bytes begin in `buf` (lines before it were returned). */
+  private start = 0;
+  /** Where the LF search resumes: bytes from `start` up to it are known to hold no LF. */
   private scanned = 0;
 
   /** @param maxLineLength octets per line, line end included */
   constructor(private readonly maxLineLength: number) {}
 
   push(chunk: Buffer): void {
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    if (this.start === this.buf.length) {
+      this.buf = chunk;
+      this.scanned = 0;
+    } else {
+      this.buf = Buffer.concat([this.buf.subarray(this.start), chunk]);
+      this.scanned -= this.start;
+    }
+    this.start = 0;
   }
 
-  /** Next complete line without its line end, or undefined if none is complete yet. */
+  /**
+   * Next complete line without its line end, or undefined if none is complete yet. The line is a
+   * view of the buffered bytes (one object per line, nothing copied).
+   */
   next(): Buffer | undefined {
     const lf = this.buf.indexOf(LF, this.scanned);
     if (lf < 0) {
       this.scanned = this.buf.length;
       // The cap counts the line end, as RFC 1939's 512 octets do: no room left for one.
-      if (this.buf.length >= this.maxLineLength) {
+      if (this.buf.length - this.start >= this.maxLineLength) {
         throw new Pop3Error(`line longer than ${this.maxLineLength} octets`, { code: 'ELIMIT' });
       }
       return undefined;
     }
-    if (lf + 1 > this.maxLineLength) {
+    if (lf + 1 - this.start > this.maxLineLength) {
       throw new Pop3Error(`line longer than ${this.maxLineLength} octets`, { code: 'ELIMIT' });
     }
-    const end = lf > 0 && this.buf[lf - 1] === CR ? lf - 1 : lf;
-    const line = this.buf.subarray(0, end);
-    this.buf = this.buf.subarray(lf + 1);
-    this.scanned = 0;
+    const end = lf > this.start && this.buf[lf - 1] === CR ? lf - 1 : lf;
+    const line = this.buf.subarray(this.start, end);
+    this.start = lf + 1;
+    this.scanned = this.start;
     return line;
   }
 
   /** Bytes received but not yet returned as lines. */
   get buffered(): number {
-    return this.buf.length;
+    return this.buf.length - this.start;
   }
 
   /** Remove and return every buffered byte (to hand them to a body decoder or to check them). */
   take(): Buffer {
-    const rest = this.buf;
+    const rest = this.start === 0 ? this.buf : this.buf.subarray(this.start);
     this.buf = EMPTY;
+    this.start = 0;
     this.scanned = 0;
     return rest;
   }

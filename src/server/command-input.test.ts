@@ -2,8 +2,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { CommandInput } from './command-input.js';
 
-const line = (r: Awaited<ReturnType<CommandInput['next']>>) =>
-  r.kind === 'line' ? r.line.toString() : r.kind;
+const line = (r: Awaited<ReturnType<CommandInput['next']>>) => (typeof r === 'string' ? r : r.toString());
 
 describe('CommandInput', () => {
   it('returns lines split anywhere, with LF or CRLF ends', async () => {

@@ -2,16 +2,10 @@ import type { Duplex } from 'node:stream';
 import { Pop3Error } from '../protocol/errors.js';
 import { LineReader } from '../protocol/line-reader.js';
 
-/** What `next()` yields: a line, or why there will be none. */
-export type InputResult =
-  | { kind: 'line'; line: Buffer }
-  | { kind: 'closed' }
-  | { kind: 'too-long' }
-  | { kind: 'overflow' };
-
-const CLOSED: InputResult = { kind: 'closed' };
-const TOO_LONG: InputResult = { kind: 'too-long' };
-const OVERFLOW: InputResult = { kind: 'overflow' };
+/** Why there will be no more lines: the client went away, sent a line too long, or too much. */
+export type InputEnd = 'closed' | 'too-long' | 'overflow';
+/** What `next()` yields: a line (a Buffer, so that a command costs no wrapper object), or why none. */
+export type InputResult = Buffer | InputEnd;
 
 /**
  * Command lines from a socket, one at a time. The socket flows only while the session waits in
@@ -84,16 +78,16 @@ export class CommandInput {
    * synchronous fast path: a pipelined command is dispatched without a promise per command.
    */
   poll(): InputResult | undefined {
-    if (this.#overflow) return OVERFLOW;
+    if (this.#overflow) return 'overflow';
     let line: Buffer | undefined;
     try {
       line = this.#reader.next();
     } catch (err) {
-      if (err instanceof Pop3Error && err.code === 'ELIMIT') return TOO_LONG;
+      if (err instanceof Pop3Error && err.code === 'ELIMIT') return 'too-long';
       throw err;
     }
-    if (line !== undefined) return { kind: 'line', line };
-    if (this.#ended || !this.#socket) return CLOSED;
+    if (line !== undefined) return line;
+    if (this.#ended || !this.#socket) return 'closed';
     return undefined;
   }
 

@@ -49,4 +49,31 @@ describe('parseCommandLine', () => {
     expect(parse('UTF8').ok).toBe(true);
     expect(parse(' STAT')).toEqual({ ok: false, reason: 'keyword' });
   });
+
+  it('parses printable lines as the general rule says, made-up keywords past the interned ones included', () => {
+    // The rule, written plainly: keyword 3-4 characters (a letter, then letters or digits),
+    // upper-cased; the rest after the first space; arguments split on single spaces.
+    const reference = (text: string) => {
+      const space = text.indexOf(' ');
+      const keyword = space < 0 ? text : text.slice(0, space);
+      if (!/^[A-Za-z][A-Za-z0-9]{2,3}$/.test(keyword)) return { ok: false, reason: 'keyword' };
+      const rest = space < 0 ? '' : text.slice(space + 1);
+      return {
+        ok: true,
+        command: { keyword: keyword.toUpperCase(), args: space < 0 ? [] : rest.split(' '), rest },
+      };
+    };
+    const alphabet = 'aZq9 0.-R~x  ';
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let i = 0; i < 3000; i++) {
+      let text = '';
+      const length = 1 + random(12);
+      for (let j = 0; j < length; j++) text += alphabet[random(alphabet.length)];
+      expect(parse(text), JSON.stringify(text)).toEqual(reference(text));
+    }
+  });
 });

@@ -25,6 +25,54 @@ const CONTROL = /[\x00-\x1f\x7f]/;
  */
 export function parseCommandLine(line: Buffer): CommandParseResult {
   if (line.length === 0) return { ok: false, reason: 'empty' };
+  return parsePrintable(line) ?? parseAny(line);
+}
+
+/**
+ * The common case, a line of printable ASCII, parsed from its bytes: nothing to refuse but the
+ * keyword, no decoder, and no string made for a keyword seen before (a pipelined mailbox of RETRs
+ * makes only each command's argument). undefined for any other line.
+ */
+function parsePrintable(line: Buffer): CommandParseResult | undefined {
+  let space = -1;
+  for (let i = 0; i < line.length; i++) {
+    const b = line[i]!;
+    if (b < 0x20 || b > 0x7e) return undefined;
+    if (b === 0x20 && space < 0) space = i;
+  }
+  const keyword = internKeyword(line, space < 0 ? line.length : space);
+  if (keyword === undefined) return { ok: false, reason: 'keyword' };
+  const rest = space < 0 ? '' : line.toString('latin1', space + 1);
+  // The arms all make arrays of strings, one shape (see parseAny); one argument needs no split.
+  const args = space < 0 ? rest.split(' ', 0) : rest.includes(' ') ? rest.split(' ') : [rest];
+  return { ok: true, command: { keyword, args, rest } };
+}
+
+/** Keywords seen, by their upper-cased octets; bounded, as a client may send any number of made-up ones. */
+const keywords = new Map<number, string>();
+const KEYWORDS_KEPT = 64;
+
+/** The upper-cased keyword `line[0, end)`, or undefined when it is not 3-4 letters and digits, a letter first. */
+function internKeyword(line: Buffer, end: number): string | undefined {
+  if (end < 3 || end > 4) return undefined;
+  let code = end;
+  for (let i = 0; i < end; i++) {
+    let b = line[i]!;
+    if (b >= 0x61 && b <= 0x7a) b -= 0x20;
+    const letter = b >= 0x41 && b <= 0x5a;
+    if (!letter && (i === 0 || b < 0x30 || b > 0x39)) return undefined;
+    code = code * 128 + b;
+  }
+  let keyword = keywords.get(code);
+  if (keyword === undefined) {
+    keyword = line.toString('latin1', 0, end).toUpperCase();
+    if (keywords.size < KEYWORDS_KEPT) keywords.set(code, keyword);
+  }
+  return keyword;
+}
+
+/** Any line: decoded as UTF-8 (invalid bytes refused), then checked. */
+function parseAny(line: Buffer): CommandParseResult {
   let text: string;
   try {
     text = utf8.decode(line);

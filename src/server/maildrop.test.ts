@@ -42,7 +42,8 @@ describe('Maildrop', () => {
     const m = new Maildrop(mailbox(messages));
     expect(m.count).toBe(3);
     expect(m.octets).toBe(60);
-    expect(m.lookup('2')).toEqual({ n: 2, uid: 'b', octets: 20 });
+    expect(m.lookup('2')).toBe(2);
+    expect(m.message(2)).toEqual({ uid: 'b', octets: 20 });
     expect(m.lookup('4')).toBeUndefined();
     expect(m.lookup('0')).toBeUndefined();
   });
@@ -54,18 +55,20 @@ describe('Maildrop', () => {
     expect(m.count).toBe(2);
     expect(m.octets).toBe(40);
     expect(m.lookup('2')).toBeUndefined();
-    expect([...m.live()].map((x) => x.n)).toEqual([1, 3]);
+    expect(m.size).toBe(3); // numbering is kept
+    expect([1, 2, 3].map((n) => m.isDeleted(n))).toEqual([false, true, false]);
+    expect(m.message(3)).toEqual({ uid: 'c', octets: 30 });
     expect(m.deletedUids()).toEqual(['b']);
     m.reset();
     expect(m.count).toBe(3);
     expect(m.deletedUids()).toEqual([]);
-    expect(m.lookup('2')?.uid).toBe('b');
+    expect(m.lookup('2')).toBe(2);
   });
 
   it('an empty maildrop', () => {
     const m = new Maildrop(mailbox([]));
     expect(m.count).toBe(0);
-    expect([...m.live()]).toEqual([]);
+    expect(m.size).toBe(0);
     expect(m.lookup('1')).toBeUndefined();
   });
 });
@@ -94,5 +97,21 @@ describe('checkSnapshot', () => {
         { uid: 'a', octets: 2 },
       ]),
     ).toMatch(/UID/);
+  });
+  it('checks a list again unless it and its messages are frozen (a good one is remembered)', () => {
+    const open: { uid: string; octets: number }[] = [{ uid: 'a', octets: 1 }];
+    expect(checkSnapshot(open)).toBeUndefined();
+    open.push({ uid: 'a', octets: 2 });
+    expect(checkSnapshot(open)).toMatch(/twice/);
+
+    const loose = { uid: 'a', octets: 1 };
+    const frozenList = Object.freeze([loose]);
+    expect(checkSnapshot(frozenList)).toBeUndefined();
+    loose.uid = 'a b';
+    expect(checkSnapshot(frozenList)).toMatch(/UID/);
+
+    const sealed = Object.freeze([Object.freeze({ uid: 'a', octets: 1 })]);
+    expect(checkSnapshot(sealed)).toBeUndefined();
+    expect(checkSnapshot(sealed)).toBeUndefined();
   });
 });

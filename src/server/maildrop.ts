@@ -1,13 +1,6 @@
 import type { Mailbox, MessageInfo } from '../mailstore/types.js';
 import { parseMessageNumber } from './message-number.js';
 
-/** A message as a command sees it: its session number (1-based) and the store's info. */
-export interface NumberedMessage {
-  n: number;
-  uid: string;
-  octets: number;
-}
-
 const UID = /^[\x21-\x7e]{1,70}$/;
 
 /**
@@ -16,6 +9,7 @@ const UID = /^[\x21-\x7e]{1,70}$/;
  * maildrop, and sizes must be non-negative integers. A pluggable store is checked rather than trusted.
  */
 export function checkSnapshot(messages: readonly MessageInfo[]): string | undefined {
+  if (checkedSnapshots.has(messages)) return undefined;
   const seen = new Set<string>();
   for (const m of messages) {
     if (typeof m.uid !== 'string' || !UID.test(m.uid)) return 'store returned an invalid UID';
@@ -24,7 +18,20 @@ export function checkSnapshot(messages: readonly MessageInfo[]): string | undefi
     if (seen.has(m.uid)) return 'store returned a UID twice';
     seen.add(m.uid);
   }
+  if (isFrozenSnapshot(messages)) checkedSnapshots.add(messages);
   return undefined;
+}
+
+/**
+ * Snapshots found good that cannot change: a store that hands the same frozen list to the next
+ * session (MaildirStore does while the Maildir is unchanged) has it checked and copied once, not
+ * at every login.
+ */
+const checkedSnapshots = new WeakSet<readonly MessageInfo[]>();
+
+/** A list, and every message in it, frozen: nothing can change it after it was checked. */
+function isFrozenSnapshot(messages: readonly MessageInfo[]): boolean {
+  return Object.isFrozen(messages) && messages.every((m) => Object.isFrozen(m));
 }
 
 /**
@@ -40,8 +47,9 @@ export class Maildrop {
   readonly #totalOctets: number;
 
   constructor(readonly mailbox: Mailbox) {
-    // A copy: numbering is fixed at open (RFC 1939 §4) even if a store changes its array later.
-    this.#messages = Array.from(mailbox.messages);
+    // Numbering is fixed at open (RFC 1939 §4): a list the store could still change is copied.
+    const listed = mailbox.messages;
+    this.#messages = checkedSnapshots.has(listed) ? listed : Array.from(listed);
     this.#deleted = new Uint8Array(this.#messages.length);
     this.#totalOctets = this.#messages.reduce((sum, m) => sum + m.octets, 0);
   }
@@ -56,12 +64,11 @@ export class Maildrop {
     return this.#totalOctets - this.#deletedOctets;
   }
 
-  /** The message a command argument names, or undefined when it is malformed, out of range or deleted (S5). */
-  lookup(arg: string | undefined): NumberedMessage | undefined {
+  /** The number of the message a command argument names, or undefined when it is malformed, out of range or deleted (S5). */
+  lookup(arg: string | undefined): number | undefined {
     const n = parseMessageNumber(arg);
     if (n === undefined || n > this.#messages.length || this.#deleted[n - 1] === 1) return undefined;
-    const m = this.#messages[n - 1]!;
-    return { n, uid: m.uid, octets: m.octets };
+    return n;
   }
 
   /** Mark a live message deleted. */
@@ -79,12 +86,19 @@ export class Maildrop {
     this.#deletedOctets = 0;
   }
 
-  /** Live messages in number order. */
-  *live(): Generator<NumberedMessage> {
-    for (let i = 0; i < this.#messages.length; i++) {
-      if (this.#deleted[i] === 0)
-        yield { n: i + 1, uid: this.#messages[i]!.uid, octets: this.#messages[i]!.octets };
-    }
+  /** Messages numbered at open, deleted ones included: their numbers run from 1 to `size`. */
+  get size(): number {
+    return this.#messages.length;
+  }
+
+  /** Whether message `n` (1 to `size`) is marked deleted. */
+  isDeleted(n: number): boolean {
+    return this.#deleted[n - 1] === 1;
+  }
+
+  /** Message `n` (1 to `size`) as the store listed it: the store's own object, nothing made per call. */
+  message(n: number): MessageInfo {
+    return this.#messages[n - 1]!;
   }
 
   /** UIDs marked deleted, for commit in UPDATE. */

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { dataLine, errLine, MAX_STATUS_LINE, okLine, sanitizeText } from './responses.js';
+import { writeDecimal } from '../protocol/bytes.js';
+import {
+  dataLine,
+  errLine,
+  MAX_STATUS_LINE,
+  okLine,
+  retrStatus,
+  sanitizeText,
+  writeRetrStatus,
+} from './responses.js';
 
 describe('status lines', () => {
   it('formats +OK and -ERR with an optional response code', () => {
@@ -26,5 +35,21 @@ describe('status lines', () => {
   it('dot-stuffs data lines', () => {
     expect(dataLine('.x')).toBe('..x\r\n');
     expect(dataLine('x')).toBe('x\r\n');
+  });
+});
+
+describe('numbers written in place', () => {
+  it('writes decimals and the RETR status line as the string forms would be', () => {
+    for (const n of [0, 7, 10, 99, 100, 8192, 1_000_000, Number.MAX_SAFE_INTEGER]) {
+      expect(retrStatus(n).toString('latin1')).toBe(`+OK ${n} octets\r\n`);
+      const buf = Buffer.alloc(40, 0x78);
+      const end = writeDecimal(buf, 3, n);
+      expect(buf.toString('latin1', 3, end)).toBe(String(n));
+      expect([buf[2], buf[end]]).toEqual([0x78, 0x78]); // nothing written around it
+    }
+    const buf = Buffer.alloc(32, 0x78);
+    const end = writeRetrStatus(buf, 5, 42);
+    expect(buf.toString('latin1', 5, end)).toBe('+OK 42 octets\r\n');
+    expect(buf[end]).toBe(0x78);
   });
 });

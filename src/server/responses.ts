@@ -1,3 +1,4 @@
+import { decimalLength, writeDecimal } from '../protocol/bytes.js';
 import { printable } from '../protocol/errors.js';
 
 /** Response codes this server sends (RFC 2449 §8, RFC 3206). Never built from client input. */
@@ -37,4 +38,27 @@ export function errLine(text: string, code?: RespCode): Buffer {
 /** One line of a multi-line reply (CAPA, LIST, UIDL): the caller guarantees it holds no CR or LF. */
 export function dataLine(text: string): string {
   return text.startsWith('.') ? `.${text}\r\n` : `${text}\r\n`;
+}
+
+const RETR_OK = Buffer.from('+OK ', 'latin1');
+const RETR_OCTETS = Buffer.from(' octets\r\n', 'latin1');
+
+/** Length of RETR's status line, `+OK <octets> octets` CRLF. */
+export function retrStatusLength(octets: number): number {
+  return RETR_OK.length + decimalLength(octets) + RETR_OCTETS.length;
+}
+
+/** Writes RETR's status line at `at` (room: retrStatusLength) and returns where it ends. */
+export function writeRetrStatus(buf: Buffer, at: number, octets: number): number {
+  buf.set(RETR_OK, at);
+  const end = writeDecimal(buf, at + RETR_OK.length, octets);
+  buf.set(RETR_OCTETS, end);
+  return end + RETR_OCTETS.length;
+}
+
+/** RETR's status line as a buffer of its own (for a message that is streamed). */
+export function retrStatus(octets: number): Buffer {
+  const line = Buffer.allocUnsafe(retrStatusLength(octets));
+  writeRetrStatus(line, 0, octets);
+  return line;
 }

@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
-import { type Mailbox, MailboxBusyError, MessageGoneError } from '../mailstore/types.js';
+import { type Mailbox, MailboxBusyError, MessageGoneError, type MessageInfo } from '../mailstore/types.js';
 import { makeApopTimestamp } from '../protocol/apop.js';
+import { CR, DOT_CRLF, EMPTY, LF, SP, writeDecimal } from '../protocol/bytes.js';
 import { redactCommand } from '../protocol/command.js';
 import { DotEncoder } from '../protocol/dot-encoder.js';
 import { Pop3Error, printable } from '../protocol/errors.js';
@@ -9,18 +10,18 @@ import { CommandInput, type InputResult } from './command-input.js';
 import { parseCommandLine } from './command-line.js';
 import { COMMANDS } from './commands/index.js';
 import { safeLog } from './logger.js';
-import { checkSnapshot, Maildrop, type NumberedMessage } from './maildrop.js';
+import { checkSnapshot, Maildrop } from './maildrop.js';
 import { OutputBatch } from './output-batch.js';
-import { dataLine, errLine, okLine, type RespCode } from './responses.js';
+import { dataLine, errLine, okLine, type RespCode, retrStatus } from './responses.js';
 import type { CloseReason, PeerAddress, SessionHost, SessionInfo, SessionState } from './session-types.js';
 import { asBuffer, SmallReplies } from './small-reply.js';
 import { upgradeToTls } from './tls-upgrade.js';
 import type { TopLimiter } from './top-limiter.js';
 
-const DOT_CRLF = Buffer.from('.\r\n');
-const EMPTY = Buffer.alloc(0);
 /** Listing replies are written in batches of about this many octets, then backpressure is honoured. */
 const LIST_BATCH = 16 * 1024;
+/** The longest LIST or UIDL line: a message number, a space, a size or a 70-octet UID, CRLF. */
+const LISTING_LINE_MAX = 16 + 1 + 70 + 2;
 /**
  * Messages up to this size are read in one synchronous call (Mailbox.readSmall) and answered with
  * one write: for a local file that costs microseconds (open, fstat, read, close: what Dovecot
@@ -200,17 +201,17 @@ export class Session {
     while (!this.#closed) {
       let got = this.#shutdownRequested ? undefined : this.#input.poll();
       if (got === undefined) got = await this.#nextInput();
-      if (got.kind === 'closed') return this.#end(this.#inputEndReason());
-      if (got.kind === 'overflow') {
+      if (got === 'closed') return this.#end(this.#inputEndReason());
+      if (got === 'overflow') {
         this.log('warn', {}, 'too much pipelined input; closing');
         return this.#end('limit', true);
       }
-      if (got.kind === 'too-long') {
+      if (got === 'too-long') {
         this.send(errLine('line too long'));
         return this.#end('limit');
       }
       if (this.state === 'TRANSACTION') this.#timer?.refresh();
-      const running = this.#dispatch(got.line);
+      const running = this.#dispatch(got);
       if (running !== undefined) await running;
       if (this.#shutdownRequested) return this.#end('shutdown');
       if (this.#mustPause()) await this.#afterCommand();
@@ -254,7 +255,7 @@ export class Session {
   async #nextInput(): Promise<InputResult> {
     this.#waitingForInput = true;
     try {
-      if (this.#shutdownRequested) return { kind: 'closed' };
+      if (this.#shutdownRequested) return 'closed';
       return await this.#input.next(this.#beforeWait);
     } finally {
       this.#waitingForInput = false;
@@ -377,22 +378,63 @@ export class Session {
   }
 
   /**
+   * LIST or UIDL of the whole maildrop: `n octets` or `n uid` for each live message, written
+   * straight into the output batch, so that a listing makes no string or object per message; with
+   * backpressure every LIST_BATCH octets. The lines start with a digit: none needs dot-stuffing.
+   */
+  async sendListing(status: Buffer, column: 'octets' | 'uid'): Promise<void> {
+    this.send(status);
+    this.#midReply = true;
+    const maildrop = this.maildrop!;
+    const out = this.#out;
+    let batched = 0;
+    for (let n = 1; n <= maildrop.size; n++) {
+      if (maildrop.isDeleted(n)) continue;
+      const at = out.reserve(LISTING_LINE_MAX);
+      const buf = out.buffer;
+      let w = writeDecimal(buf, at, n);
+      buf[w++] = SP;
+      // UIDs are checked printable ASCII at login (checkSnapshot), so latin1 writes them as they are.
+      if (column === 'uid') w += buf.write(maildrop.message(n).uid, w, 'latin1');
+      else w = writeDecimal(buf, w, maildrop.message(n).octets);
+      buf[w++] = CR;
+      buf[w++] = LF;
+      out.commit(w);
+      batched += w - at;
+      if (batched >= LIST_BATCH) {
+        this.#sinceYield += batched;
+        batched = 0;
+        out.flush();
+        await this.drain();
+        if (this.#closed) return;
+      }
+    }
+    this.#sinceYield += batched;
+    out.append(DOT_CRLF);
+    this.#midReply = false;
+  }
+
+  /**
    * RETR / TOP. A small message (Mailbox.readSmall) is read at once and sent as one buffer: status
    * line, dot-stuffed body and terminator. Otherwise the message is streamed through DotEncoder (and
    * a TopLimiter for TOP), never holding more than one chunk. Either way the message is read, or its
    * first chunk, before `+OK`, so a message that cannot be read is an -ERR rather than a broken
    * reply. A failure after `+OK` drops the connection: the client sees a reply without its
-   * terminator, never a wrong message.
+   * terminator, never a wrong message. Without `status`, RETR's status line is sent.
    */
-  sendMessage(msg: NumberedMessage, status: Buffer, limiter?: TopLimiter): Promise<void> | undefined {
+  sendMessage(n: number, status?: Buffer, limiter?: TopLimiter): Promise<void> | undefined {
     const mailbox = this.maildrop!.mailbox;
+    const msg = this.maildrop!.message(n);
     if (mailbox.readSmall) {
       let octets: number | undefined;
       try {
         if (limiter) {
           const body = mailbox.readSmall(msg.uid, SMALL_MESSAGE_BYTES);
           if (body !== undefined) {
-            const reply = DotEncoder.whole(status, limiter.push(asBuffer(body))).reply;
+            const reply = DotEncoder.whole(
+              status ?? retrStatus(msg.octets),
+              limiter.push(asBuffer(body)),
+            ).reply;
             this.send(reply);
             octets = reply.length;
           }
@@ -412,11 +454,11 @@ export class Session {
         return undefined;
       }
     }
-    return this.#streamMessage(msg, status, limiter);
+    return this.#streamMessage(msg, status ?? retrStatus(msg.octets), limiter);
   }
 
   /** sendMessage for a message the store hands over as a stream. */
-  async #streamMessage(msg: NumberedMessage, status: Buffer, limiter?: TopLimiter): Promise<void> {
+  async #streamMessage(msg: MessageInfo, status: Buffer, limiter?: TopLimiter): Promise<void> {
     const mailbox = this.maildrop!.mailbox;
     let iterator: AsyncIterator<unknown> | undefined;
     let first: IteratorResult<unknown>;
@@ -476,7 +518,7 @@ export class Session {
   }
 
   /** A message that cannot be read before its `+OK`: -ERR, and the session goes on. */
-  #unreadable(err: unknown, msg: NumberedMessage): void {
+  #unreadable(err: unknown, msg: MessageInfo): void {
     if (err instanceof MessageGoneError) {
       this.log('warn', { uid: msg.uid, reason: err.message }, 'message vanished from the maildrop');
       this.err('message is no longer available');
@@ -493,11 +535,11 @@ export class Session {
     this.#input.setMaxLineLength(cap);
     try {
       const got = await this.#nextInput();
-      if (got.kind === 'line') return got.line;
-      if (got.kind === 'too-long') {
+      if (typeof got !== 'string') return got;
+      if (got === 'too-long') {
         this.send(errLine('line too long'));
         this.#end('limit');
-      } else if (got.kind === 'overflow') {
+      } else if (got === 'overflow') {
         this.#end('limit', true);
       } else {
         this.#end(this.#inputEndReason());

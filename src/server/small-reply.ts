@@ -1,8 +1,8 @@
-import type { Mailbox } from '../mailstore/types.js';
+import type { Mailbox, MessageInfo } from '../mailstore/types.js';
 import { DotEncoder, encodeStoredInPlace } from '../protocol/dot-encoder.js';
 import { maxWireOctets } from '../protocol/wire-size.js';
-import type { NumberedMessage } from './maildrop.js';
 import type { OutputBatch } from './output-batch.js';
+import { retrStatus, retrStatusLength, writeRetrStatus } from './responses.js';
 
 /**
  * Room for line-start dots in a reply read in place: the gap before the stored bytes holds one
@@ -50,13 +50,14 @@ export class SmallReplies {
 
   /**
    * Gathers the reply in the batch: its length in octets, or undefined when the store wants this
-   * message streamed (`open()`). Throws what readSmall throws (MessageGoneError for a message that
-   * vanished or changed); nothing is gathered then.
+   * message streamed (`open()`). `status` undefined means RETR's, written in place from the size.
+   * Throws what readSmall throws (MessageGoneError for a message that vanished or changed);
+   * nothing is gathered then.
    */
-  read(mailbox: Mailbox, msg: NumberedMessage, status: Buffer, maxBytes: number): number | undefined {
+  read(mailbox: Mailbox, msg: MessageInfo, status: Buffer | undefined, maxBytes: number): number | undefined {
     const readSmall = mailbox.readSmall;
     if (!readSmall) return undefined;
-    this.#headLength = status.length;
+    this.#headLength = status ? status.length : retrStatusLength(msg.octets);
     this.#octets = msg.octets;
     this.#maxRoom = maxBytes + 1;
     this.#at = -1;
@@ -65,8 +66,9 @@ export class SmallReplies {
     const at = this.#at;
     const out = this.#out.buffer;
     if (at >= 0 && body.buffer === out.buffer && body.byteOffset === out.byteOffset + this.#from) {
-      out.set(status, at);
-      const end = encodeStoredInPlace(out, at + status.length, this.#from, this.#from + body.length);
+      if (status) out.set(status, at);
+      else writeRetrStatus(out, at, msg.octets);
+      const end = encodeStoredInPlace(out, at + this.#headLength, this.#from, this.#from + body.length);
       if (end >= 0) {
         this.#out.commit(end);
         return end - at;
@@ -75,7 +77,7 @@ export class SmallReplies {
       body = readSmall.call(mailbox, msg.uid, maxBytes);
       if (body === undefined) return undefined;
     }
-    const reply = DotEncoder.whole(status, asBuffer(body)).reply;
+    const reply = DotEncoder.whole(status ?? retrStatus(msg.octets), asBuffer(body)).reply;
     this.#out.append(reply);
     return reply.length;
   }

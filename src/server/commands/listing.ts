@@ -15,15 +15,12 @@ export function list(session: Session, cmd: ParsedCommand): Promise<void> | unde
   if (!checkArgs(session, cmd, 0, 1)) return undefined;
   const maildrop = session.maildrop!;
   if (cmd.args.length === 1) {
-    const msg = maildrop.lookup(cmd.args[0]);
-    if (msg) session.ok(`${msg.n} ${msg.octets}`);
+    const n = maildrop.lookup(cmd.args[0]);
+    if (n !== undefined) session.ok(`${n} ${maildrop.message(n).octets}`);
     else session.err('no such message');
     return undefined;
   }
-  const lines = (function* () {
-    for (const m of maildrop.live()) yield `${m.n} ${m.octets}`;
-  })();
-  return session.sendLines(okLine(`${maildrop.count} messages (${maildrop.octets} octets)`), lines);
+  return session.sendListing(okLine(`${maildrop.count} messages (${maildrop.octets} octets)`), 'octets');
 }
 
 /** UIDL [n]: `n uid` per live message (RFC 1939 §7). */
@@ -31,13 +28,10 @@ export function uidl(session: Session, cmd: ParsedCommand): Promise<void> | unde
   if (!checkArgs(session, cmd, 0, 1)) return undefined;
   const maildrop = session.maildrop!;
   if (cmd.args.length === 1) {
-    const msg = maildrop.lookup(cmd.args[0]);
-    if (msg) session.ok(`${msg.n} ${msg.uid}`);
+    const n = maildrop.lookup(cmd.args[0]);
+    if (n !== undefined) session.ok(`${n} ${maildrop.message(n).uid}`);
     else session.err('no such message');
     return undefined;
   }
-  const lines = (function* () {
-    for (const m of maildrop.live()) yield `${m.n} ${m.uid}`;
-  })();
-  return session.sendLines(okLine(), lines);
+  return session.sendListing(okLine(), 'uid');
 }

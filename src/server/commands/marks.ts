@@ -6,13 +6,13 @@ import { checkArgs } from './syntax.js';
 export function dele(session: Session, cmd: ParsedCommand): void {
   if (!checkArgs(session, cmd, 1, 1)) return;
   const maildrop = session.maildrop!;
-  const msg = maildrop.lookup(cmd.args[0]);
-  if (!msg) {
+  const n = maildrop.lookup(cmd.args[0]);
+  if (n === undefined) {
     session.err('no such message');
     return;
   }
-  maildrop.delete(msg.n);
-  session.ok(`message ${msg.n} deleted`);
+  maildrop.delete(n);
+  session.ok(`message ${n} deleted`);
 }
 
 /** RSET: unmark every message (S6). */

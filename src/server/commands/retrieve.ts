@@ -9,24 +9,24 @@ import { checkArgs } from './syntax.js';
 const TOP_STATUS = okLine('top of message follows');
 
 /**
- * RETR n: the whole message (RFC 1939 §7). Synchronous (undefined) for a small message, a promise
- * when it is streamed. The status line holds only digits, so it is built without sanitizing.
+ * RETR n: the whole message (RFC 1939 §7), after `+OK <octets> octets`. Synchronous (undefined)
+ * for a small message, a promise when it is streamed.
  */
 export function retr(session: Session, cmd: ParsedCommand): Promise<void> | undefined {
   if (!checkArgs(session, cmd, 1, 1)) return undefined;
-  const msg = session.maildrop!.lookup(cmd.args[0]);
-  if (!msg) {
+  const n = session.maildrop!.lookup(cmd.args[0]);
+  if (n === undefined) {
     session.err('no such message');
     return undefined;
   }
-  return session.sendMessage(msg, Buffer.from(`+OK ${msg.octets} octets\r\n`, 'latin1'));
+  return session.sendMessage(n);
 }
 
 /** TOP n lines: headers, the empty line, then that many body lines (S8). */
 export function top(session: Session, cmd: ParsedCommand): Promise<void> | undefined {
   if (!checkArgs(session, cmd, 2, 2)) return undefined;
-  const msg = session.maildrop!.lookup(cmd.args[0]);
-  if (!msg) {
+  const n = session.maildrop!.lookup(cmd.args[0]);
+  if (n === undefined) {
     session.err('no such message');
     return undefined;
   }
@@ -35,5 +35,5 @@ export function top(session: Session, cmd: ParsedCommand): Promise<void> | undef
     session.err('invalid line count');
     return undefined;
   }
-  return session.sendMessage(msg, TOP_STATUS, new TopLimiter(lines));
+  return session.sendMessage(n, TOP_STATUS, new TopLimiter(lines));
 }
