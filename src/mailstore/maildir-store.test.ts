@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { toWireForm } from '../protocol/wire-size.js';
 import { deliverToMaildir, ensureMaildir } from './maildir-deliver.js';
 import { LARGE_READ_BYTES, LOCK_FILE, MaildirStore, validateUserName } from './maildir-store.js';
+import { readWhole } from './read-whole.js';
 import { SIZE_CACHE_FILE } from './size-cache.js';
 import { type Mailbox, MailboxBusyError, MessageGoneError } from './types.js';
 
@@ -153,7 +154,7 @@ describe('MaildirStore: octets and order', () => {
     await fs.writeFile(cachePath, cached.replace(`${hexBase} 4 6`, `${hexBase} 5 9`));
     await withBox(store, async (mb) => {
       expect(mb.messages[0]!.octets).toBe(9);
-      expect(() => mb.readSmall!(mb.messages[0]!.uid, 1024)).toThrow(MessageGoneError);
+      expect(() => readWhole(mb, mb.messages[0]!.uid, 1024)).toThrow(MessageGoneError);
       await expect(mb.open(mb.messages[0]!.uid)).rejects.toBeInstanceOf(MessageGoneError);
     });
   });
@@ -326,7 +327,7 @@ describe('MaildirStore: a listing kept while new/ and cur/ do not change', () =>
     await put('new', '1700.k.host', 'a\nb\n', 100);
     await settle();
     const store = new MaildirStore({ root });
-    const read = (mb: Mailbox) => mb.readSmall!('1700.k.host', 100)?.toString();
+    const read = (mb: Mailbox) => readWhole(mb, '1700.k.host', 100)?.toString();
     const [first, firstText] = await withBox(store, (mb) => [mb.messages, read(mb)] as const);
     const [second, secondText] = await withBox(store, (mb) => [mb.messages, read(mb)] as const);
     expect(second).toBe(first);
@@ -349,7 +350,7 @@ describe('MaildirStore: a listing kept while new/ and cur/ do not change', () =>
     await settle();
     await fs.rename(join(dir, 'new', '1700.k.host'), join(dir, 'cur', '1700.k.host:2,S'));
     const moved = await withBox(store, async (mb) => {
-      expect(mb.readSmall!('1700.k.host', 100)?.toString()).toBe('a\nb\n');
+      expect(readWhole(mb, '1700.k.host', 100)?.toString()).toBe('a\nb\n');
       return uids(mb);
     });
     expect(moved).toEqual(['1700.k.host', '1700.m.host']);
@@ -510,8 +511,8 @@ describe('MaildirStore: reading messages', () => {
     await put('new', '1700.s.host', body, 1);
     await withBox(new MaildirStore({ root }), async (mb) => {
       const uid = mb.messages[0]!.uid;
-      expect(mb.readSmall!(uid, body.length)?.equals(body)).toBe(true);
-      expect(mb.readSmall!(uid, body.length - 1)).toBeUndefined();
+      expect(readWhole(mb, uid, body.length)?.equals(body)).toBe(true);
+      expect(readWhole(mb, uid, body.length - 1)).toBeUndefined();
       expect((await buffer(await mb.open(uid))).equals(body)).toBe(true);
     });
   });
@@ -549,9 +550,9 @@ describe('MaildirStore: reading messages', () => {
       await fs.unlink(join(dir, 'new', '1700.gone.host'));
       await fs.appendFile(join(dir, 'cur', '1700.grew.host:2,S'), 'more\n');
       // Gone: the small path hands it to open(), which looks for it again and gives up.
-      expect(mb.readSmall!(gone, 1024)).toBeUndefined();
+      expect(readWhole(mb, gone, 1024)).toBeUndefined();
       await expect(mb.open(gone)).rejects.toBeInstanceOf(MessageGoneError);
-      expect(() => mb.readSmall!(grew, 1024)).toThrow(MessageGoneError);
+      expect(() => readWhole(mb, grew, 1024)).toThrow(MessageGoneError);
       await expect(mb.open(grew)).rejects.toBeInstanceOf(MessageGoneError);
     });
   });
@@ -561,10 +562,10 @@ describe('MaildirStore: reading messages', () => {
     await withBox(new MaildirStore({ root }), async (mb) => {
       await fs.rename(join(dir, 'new', '1700.mv.host'), join(dir, 'cur', '1700.mv.host:2,S'));
       const uid = mb.messages[0]!.uid;
-      expect(mb.readSmall!(uid, 1024)).toBeUndefined();
+      expect(readWhole(mb, uid, 1024)).toBeUndefined();
       expect(await text(await mb.open(uid))).toBe('moved\n');
       // Now that its new place is known, the small path reads it too.
-      expect(mb.readSmall!(uid, 1024)?.toString()).toBe('moved\n');
+      expect(readWhole(mb, uid, 1024)?.toString()).toBe('moved\n');
     });
   });
 });

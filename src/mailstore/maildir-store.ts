@@ -28,6 +28,7 @@ import {
   type MailStore,
   MessageGoneError,
   type MessageInfo,
+  type ReadTarget,
 } from './types.js';
 import { WeighedLru } from './weighed-lru.js';
 
@@ -473,34 +474,34 @@ class MaildirMailbox implements Mailbox {
    * A message of at most `maxBytes`, read synchronously: open, fstat, read, close, each a few
    * microseconds for a local file, where the stream path costs a threadpool round trip per step.
    * The size must be the listed one (a Maildir file never changes; one that did is not the listed
-   * message). `undefined` for a larger message, or one that moved (open() finds it again).
+   * message). -1 for a larger message, or one that moved (open() finds it again).
    */
-  readSmall(uid: string, maxBytes: number, into?: (room: number) => Buffer): Buffer | undefined {
+  readSmall(uid: string, maxBytes: number, target: ReadTarget): number {
     const e = this.#entry(uid);
-    if (e.bytes > maxBytes) return undefined;
+    if (e.bytes > maxBytes) return -1;
     let fd: number;
     try {
       fd = openSync(this.#pathOf(e), fsc.O_RDONLY | fsc.O_NOFOLLOW);
     } catch (err) {
       if (!isMissing(err)) throw err;
-      if (e.relocatable) return undefined;
+      if (e.relocatable) return -1;
       throw new MessageGoneError();
     }
     try {
       // One octet more than listed: a regular file's read comes back short only at its end, so
       // getting exactly the listed size shows the file still has it, without an fstat.
       const want = e.bytes + 1;
-      const buf = into ? into(want) : Buffer.allocUnsafe(want);
-      if (buf.length < want) throw new RangeError('readSmall: the offered buffer is too small');
-      let got = readSync(fd, buf, 0, want, 0);
+      const at = target.room(want);
+      const buf = target.buffer;
+      let got = readSync(fd, buf, at, want, 0);
       // A short read before the listed size (not expected from a local file): read on to the end.
       while (got < e.bytes) {
-        const n = readSync(fd, buf, got, want - got, got);
+        const n = readSync(fd, buf, at + got, want - got, got);
         if (n === 0) break;
         got += n;
       }
       if (got !== e.bytes) throw new MessageGoneError('message changed since the listing');
-      return buf.subarray(0, got);
+      return got;
     } finally {
       closeSync(fd);
     }

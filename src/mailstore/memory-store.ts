@@ -1,7 +1,13 @@
 import { Readable } from 'node:stream';
 import { Pop3Error } from '../protocol/errors.js';
 import { wireOctets } from '../protocol/wire-size.js';
-import { type Mailbox, MailboxBusyError, type MailStore, type MessageInfo } from './types.js';
+import {
+  type Mailbox,
+  MailboxBusyError,
+  type MailStore,
+  type MessageInfo,
+  type ReadTarget,
+} from './types.js';
 
 /** A message held by MemoryStore: its info plus its stored bytes. */
 export interface MemoryMessage extends MessageInfo {
@@ -83,13 +89,12 @@ class MemoryMailbox implements Mailbox {
     return Readable.from([m.bytes], { objectMode: false });
   }
 
-  /** The stored bytes (a copy: the caller owns it) when at most `maxBytes`, else undefined. */
-  readSmall(uid: string, maxBytes: number, into?: (room: number) => Buffer): Buffer | undefined {
+  /** The stored bytes, copied into `target`, when at most `maxBytes`; else -1. */
+  readSmall(uid: string, maxBytes: number, target: ReadTarget): number {
     const m = this.#message(uid);
-    if (m.bytes.length > maxBytes) return undefined;
-    if (!into) return Buffer.from(m.bytes);
-    const target = into(m.bytes.length);
-    return target.subarray(0, m.bytes.copy(target));
+    if (m.bytes.length > maxBytes) return -1;
+    const at = target.room(m.bytes.length);
+    return m.bytes.copy(target.buffer, at);
   }
 
   #message(uid: string): MemoryMessage {

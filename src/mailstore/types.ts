@@ -16,22 +16,29 @@ export interface Mailbox {
   /**
    * Optional fast path for small messages, tried by the server before `open()`: the whole stored
    * message (raw bytes, like `open()`) when it is at most `maxBytes` long, read at once and
-   * synchronously — so only for stores that answer that in microseconds (local files, memory).
-   * `undefined` means "use `open()` for this one" (larger, or the store prefers it). Throws
-   * MessageGoneError when the message is gone or no longer the one listed. The caller owns the
-   * buffer. Stores without it are served through `open()` as before.
+   * synchronously into `target` — so only for stores that answer that in microseconds (local
+   * files, memory). Once the store knows the size, it calls `target.room(octets)` once and writes
+   * the bytes into `target.buffer` from the offset that returns; it returns how many it wrote.
+   * -1 means "use `open()` for this one" (larger, or the store prefers it); room() is not called
+   * then. Throws MessageGoneError when the message is gone or no longer the one listed.
    *
-   * `into`, when given, offers a place for the bytes: `into(room)` returns a buffer of `room`
-   * octets, and the store reads into it and returns the part it filled (a subarray from its
-   * start). The server offers room in its batch of replies this way, so the message is not
-   * copied; the buffer is the server's and must not be kept after the call. A store may ignore the
-   * offer and return a buffer of its own.
+   * The server's target is room in the batch of replies it is about to write, so the message is
+   * neither copied nor wrapped in an object of its own; the buffer must not be kept after the
+   * call. Stores without this method are served through `open()`.
    */
-  readSmall?(uid: string, maxBytes: number, into?: (room: number) => Buffer): Buffer | undefined;
+  readSmall?(uid: string, maxBytes: number, target: ReadTarget): number;
   /** UPDATE state: remove exactly these; returns uids that could not be removed. Crash-safe: a kill at any moment loses no message that is not in the list. */
   commit(deleted: readonly string[]): Promise<{ notRemoved: string[] }>;
   /** Release the lock without committing anything. Idempotent. Also called after commit. */
   release(): Promise<void>;
+}
+
+/** Where `Mailbox.readSmall` puts a message. */
+export interface ReadTarget {
+  /** Room for `octets` octets: returns the offset in `buffer` to write them from. Call it once, before writing. */
+  room(octets: number): number;
+  /** The buffer `room` made room in (read it after calling room). */
+  readonly buffer: Buffer;
 }
 
 export interface MailStore {

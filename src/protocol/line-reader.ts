@@ -15,6 +15,9 @@ export class LineReader {
   private start = 0;
   /** Where the LF search resumes: bytes from `start` up to it are known to hold no LF. */
   private scanned = 0;
+  /** The line `advance()` found last: `buffer[lineStart, lineEnd)`, line end excluded. */
+  lineStart = 0;
+  lineEnd = 0;
 
   /** @param maxLineLength octets per line, line end included */
   constructor(private readonly maxLineLength: number) {}
@@ -35,6 +38,15 @@ export class LineReader {
    * view of the buffered bytes (one object per line, nothing copied).
    */
   next(): Buffer | undefined {
+    return this.advance() ? this.buf.subarray(this.lineStart, this.lineEnd) : undefined;
+  }
+
+  /**
+   * Finds the next complete line without making a view of it: true when there is one, and it is
+   * then `buffer[lineStart, lineEnd)` until the next push or take (a server parses a pipelined
+   * command where it lies).
+   */
+  advance(): boolean {
     const lf = this.buf.indexOf(LF, this.scanned);
     if (lf < 0) {
       this.scanned = this.buf.length;
@@ -42,16 +54,21 @@ export class LineReader {
       if (this.buf.length - this.start >= this.maxLineLength) {
         throw new Pop3Error(`line longer than ${this.maxLineLength} octets`, { code: 'ELIMIT' });
       }
-      return undefined;
+      return false;
     }
     if (lf + 1 - this.start > this.maxLineLength) {
       throw new Pop3Error(`line longer than ${this.maxLineLength} octets`, { code: 'ELIMIT' });
     }
-    const end = lf > this.start && this.buf[lf - 1] === CR ? lf - 1 : lf;
-    const line = this.buf.subarray(this.start, end);
+    this.lineStart = this.start;
+    this.lineEnd = lf > this.start && this.buf[lf - 1] === CR ? lf - 1 : lf;
     this.start = lf + 1;
     this.scanned = this.start;
-    return line;
+    return true;
+  }
+
+  /** The bytes `lineStart` and `lineEnd` point into. */
+  get buffer(): Buffer {
+    return this.buf;
   }
 
   /** Bytes received but not yet returned as lines. */

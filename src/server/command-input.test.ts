@@ -2,7 +2,11 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { CommandInput } from './command-input.js';
 
-const line = (r: Awaited<ReturnType<CommandInput['next']>>) => (typeof r === 'string' ? r : r.toString());
+/** What next() returned: the line's text for 'line', else the reason. */
+async function read(input: CommandInput): Promise<string> {
+  const r = await input.next();
+  return r === 'line' ? input.line().toString() : r;
+}
 
 describe('CommandInput', () => {
   it('returns lines split anywhere, with LF or CRLF ends', async () => {
@@ -12,11 +16,11 @@ describe('CommandInput', () => {
     s.write('US');
     s.write('ER a\r');
     s.write('\nSTAT\nQU');
-    expect(line(await input.next())).toBe('USER a');
-    expect(line(await input.next())).toBe('STAT');
+    expect(await read(input)).toBe('USER a');
+    expect(await read(input)).toBe('STAT');
     s.end('IT\r\n');
-    expect(line(await input.next())).toBe('QUIT');
-    expect(line(await input.next())).toBe('closed');
+    expect(await read(input)).toBe('QUIT');
+    expect(await read(input)).toBe('closed');
   });
 
   it('does not read while a command runs: pipelined input waits in the stream', async () => {
@@ -24,14 +28,14 @@ describe('CommandInput', () => {
     const input = new CommandInput(255, 4096);
     input.attach(s);
     s.write('NOOP\r\n');
-    expect(line(await input.next())).toBe('NOOP');
+    expect(await read(input)).toBe('NOOP');
     s.write('STAT\r\n');
     await new Promise((r) => setTimeout(r, 20));
     // Not consumed: the stream is paused until the session asks for the next line.
     expect(s.readableLength).toBe(6);
     expect(input.pending).toBe(6);
     expect(s.isPaused()).toBe(true);
-    expect(line(await input.next())).toBe('STAT');
+    expect(await read(input)).toBe('STAT');
   });
 
   it('reports a line over the cap (adversarial server case 1)', async () => {
@@ -39,7 +43,7 @@ describe('CommandInput', () => {
     const input = new CommandInput(255, 4096);
     input.attach(s);
     s.write('x'.repeat(300));
-    expect(line(await input.next())).toBe('too-long');
+    expect(await read(input)).toBe('too-long');
   });
 
   it('reports too much unprocessed input', async () => {
@@ -47,7 +51,7 @@ describe('CommandInput', () => {
     const input = new CommandInput(255, 300);
     input.attach(s);
     s.write('NOOP\r\n'.repeat(100));
-    expect(line(await input.next())).toBe('overflow');
+    expect(await read(input)).toBe('overflow');
   });
 
   it('a longer cap for SASL continuations keeps the buffered bytes', async () => {
@@ -55,9 +59,9 @@ describe('CommandInput', () => {
     const input = new CommandInput(255, 8192);
     input.attach(s);
     s.write(`AUTH PLAIN\r\n${'A'.repeat(1000)}\r\n`);
-    expect(line(await input.next())).toBe('AUTH PLAIN');
+    expect(await read(input)).toBe('AUTH PLAIN');
     input.setMaxLineLength(2000);
-    expect(line(await input.next())).toBe('A'.repeat(1000));
+    expect(await read(input)).toBe('A'.repeat(1000));
   });
 
   it('attach() to a new stream drops what the old reader held (nothing crosses STLS)', async () => {
@@ -65,11 +69,11 @@ describe('CommandInput', () => {
     const input = new CommandInput(255, 4096);
     input.attach(a);
     a.write('STLS\r\nCAPA\r\n');
-    expect(line(await input.next())).toBe('STLS');
+    expect(await read(input)).toBe('STLS');
     const b = new PassThrough();
     input.attach(b);
     b.write('NOOP\r\n');
-    expect(line(await input.next())).toBe('NOOP');
+    expect(await read(input)).toBe('NOOP');
   });
 
   it('end() wakes a waiting next()', async () => {
@@ -78,6 +82,6 @@ describe('CommandInput', () => {
     input.attach(s);
     const waiting = input.next();
     input.end();
-    expect(line(await waiting)).toBe('closed');
+    expect(await waiting).toBe('closed');
   });
 });

@@ -4,8 +4,8 @@ import { LineReader } from '../protocol/line-reader.js';
 
 /** Why there will be no more lines: the client went away, sent a line too long, or too much. */
 export type InputEnd = 'closed' | 'too-long' | 'overflow';
-/** What `next()` yields: a line (a Buffer, so that a command costs no wrapper object), or why none. */
-export type InputResult = Buffer | InputEnd;
+/** What `next()` yields: 'line' (then read it where it lies: `lineBuffer`, `lineStart`, `lineEnd`), or why none. */
+export type InputResult = 'line' | InputEnd;
 
 /**
  * Command lines from a socket, one at a time. The socket flows only while the session waits in
@@ -79,16 +79,34 @@ export class CommandInput {
    */
   poll(): InputResult | undefined {
     if (this.#overflow) return 'overflow';
-    let line: Buffer | undefined;
     try {
-      line = this.#reader.next();
+      if (this.#reader.advance()) return 'line';
     } catch (err) {
       if (err instanceof Pop3Error && err.code === 'ELIMIT') return 'too-long';
       throw err;
     }
-    if (line !== undefined) return line;
     if (this.#ended || !this.#socket) return 'closed';
     return undefined;
+  }
+
+  /**
+   * The line the last poll() or next() returned 'line' for is `lineBuffer[lineStart, lineEnd)`
+   * (line end excluded) until the next call: a command is parsed where it lies, with no object
+   * made for it.
+   */
+  get lineBuffer(): Buffer {
+    return this.#reader.buffer;
+  }
+  get lineStart(): number {
+    return this.#reader.lineStart;
+  }
+  get lineEnd(): number {
+    return this.#reader.lineEnd;
+  }
+
+  /** That line as a view of its own (for a caller that keeps it past the next call). */
+  line(): Buffer {
+    return this.#reader.buffer.subarray(this.#reader.lineStart, this.#reader.lineEnd);
   }
 
   /**

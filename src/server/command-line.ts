@@ -8,9 +8,10 @@ export interface ParsedCommand {
   rest: string;
 }
 
-export type CommandParseResult =
-  | { ok: true; command: ParsedCommand }
-  | { ok: false; reason: 'empty' | 'keyword' | 'nul' | 'control' | 'utf8' };
+/** Why a line is not a command. */
+export type CommandRejection = 'empty' | 'keyword' | 'nul' | 'control' | 'utf8';
+/** A command, or why the line is not one (a string, so that a command costs no wrapper object). */
+export type CommandParseResult = ParsedCommand | CommandRejection;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 // RFC 1939 §3: 3-4 character keywords; UTF8 (RFC 6856) shows they may hold digits.
@@ -19,53 +20,55 @@ const KEYWORD = /^[A-Za-z][A-Za-z0-9]{2,3}$/;
 const CONTROL = /[\x00-\x1f\x7f]/;
 
 /**
- * Parse a command line (without its line end). Keywords are case-insensitive (`uSeR`). NUL and other
- * control bytes anywhere reject the whole line rather than truncating it (adversarial server case 2).
- * Arguments must be UTF-8 (ASCII is): invalid bytes are refused, never passed on.
+ * Parse a command line, `buf[start, end)` without its line end. Keywords are case-insensitive
+ * (`uSeR`). NUL and other control bytes anywhere reject the whole line rather than truncating it
+ * (adversarial server case 2). Arguments must be UTF-8 (ASCII is): invalid bytes are refused,
+ * never passed on.
  */
-export function parseCommandLine(line: Buffer): CommandParseResult {
-  if (line.length === 0) return { ok: false, reason: 'empty' };
-  return parsePrintable(line) ?? parseAny(line);
+export function parseCommandLine(buf: Buffer, start = 0, end = buf.length): CommandParseResult {
+  if (end <= start) return 'empty';
+  return parsePrintable(buf, start, end) ?? parseAny(buf.subarray(start, end));
 }
 
 /**
- * The common case, a line of printable ASCII, parsed from its bytes: nothing to refuse but the
- * keyword, no decoder, and no string made for a keyword seen before (a pipelined mailbox of RETRs
- * makes only each command's argument). undefined for any other line.
+ * The common case, a line of printable ASCII, parsed from its bytes where they lie: nothing to
+ * refuse but the keyword, no decoder, and no string made for a keyword seen before (a pipelined
+ * mailbox of RETRs makes only each command's argument). undefined for any other line.
  */
-function parsePrintable(line: Buffer): CommandParseResult | undefined {
+function parsePrintable(buf: Buffer, start: number, end: number): CommandParseResult | undefined {
   let space = -1;
-  for (let i = 0; i < line.length; i++) {
-    const b = line[i]!;
+  for (let i = start; i < end; i++) {
+    const b = buf[i]!;
     if (b < 0x20 || b > 0x7e) return undefined;
     if (b === 0x20 && space < 0) space = i;
   }
-  const keyword = internKeyword(line, space < 0 ? line.length : space);
-  if (keyword === undefined) return { ok: false, reason: 'keyword' };
-  const rest = space < 0 ? '' : line.toString('latin1', space + 1);
+  const keyword = internKeyword(buf, start, space < 0 ? end : space);
+  if (keyword === undefined) return 'keyword';
+  const rest = space < 0 ? '' : buf.toString('latin1', space + 1, end);
   // The arms all make arrays of strings, one shape (see parseAny); one argument needs no split.
   const args = space < 0 ? rest.split(' ', 0) : rest.includes(' ') ? rest.split(' ') : [rest];
-  return { ok: true, command: { keyword, args, rest } };
+  return { keyword, args, rest };
 }
 
 /** Keywords seen, by their upper-cased octets; bounded, as a client may send any number of made-up ones. */
 const keywords = new Map<number, string>();
 const KEYWORDS_KEPT = 64;
 
-/** The upper-cased keyword `line[0, end)`, or undefined when it is not 3-4 letters and digits, a letter first. */
-function internKeyword(line: Buffer, end: number): string | undefined {
-  if (end < 3 || end > 4) return undefined;
-  let code = end;
-  for (let i = 0; i < end; i++) {
-    let b = line[i]!;
+/** The upper-cased keyword `buf[start, end)`, or undefined when it is not 3-4 letters and digits, a letter first. */
+function internKeyword(buf: Buffer, start: number, end: number): string | undefined {
+  const length = end - start;
+  if (length < 3 || length > 4) return undefined;
+  let code = length;
+  for (let i = start; i < end; i++) {
+    let b = buf[i]!;
     if (b >= 0x61 && b <= 0x7a) b -= 0x20;
     const letter = b >= 0x41 && b <= 0x5a;
-    if (!letter && (i === 0 || b < 0x30 || b > 0x39)) return undefined;
+    if (!letter && (i === start || b < 0x30 || b > 0x39)) return undefined;
     code = code * 128 + b;
   }
   let keyword = keywords.get(code);
   if (keyword === undefined) {
-    keyword = line.toString('latin1', 0, end).toUpperCase();
+    keyword = buf.toString('latin1', start, end).toUpperCase();
     if (keywords.size < KEYWORDS_KEPT) keywords.set(code, keyword);
   }
   return keyword;
@@ -77,16 +80,16 @@ function parseAny(line: Buffer): CommandParseResult {
   try {
     text = utf8.decode(line);
   } catch {
-    return { ok: false, reason: 'utf8' };
+    return 'utf8';
   }
-  if (text.includes('\0')) return { ok: false, reason: 'nul' };
+  if (text.includes('\0')) return 'nul';
   const space = text.indexOf(' ');
   const keyword = space < 0 ? text : text.slice(0, space);
-  if (!KEYWORD.test(keyword)) return { ok: false, reason: 'keyword' };
-  if (CONTROL.test(text)) return { ok: false, reason: 'control' };
+  if (!KEYWORD.test(keyword)) return 'keyword';
+  if (CONTROL.test(text)) return 'control';
   const rest = space < 0 ? '' : text.slice(space + 1);
   // Both arms come from split, so args has one array shape whatever the command (a literal [] has
   // another, and the first argless QUIT would deoptimize every handler's argument check).
   const args = rest.split(' ', space < 0 ? 0 : undefined);
-  return { ok: true, command: { keyword: keyword.toUpperCase(), args, rest } };
+  return { keyword: keyword.toUpperCase(), args, rest };
 }

@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { readWhole } from '../mailstore/read-whole.js';
 import { type Mailbox, MailboxBusyError, MessageGoneError, type MessageInfo } from '../mailstore/types.js';
 import { makeApopTimestamp } from '../protocol/apop.js';
 import { CR, DOT_CRLF, EMPTY, LF, SP, writeDecimal } from '../protocol/bytes.js';
@@ -14,7 +15,7 @@ import { checkSnapshot, Maildrop } from './maildrop.js';
 import { OutputBatch } from './output-batch.js';
 import { dataLine, errLine, okLine, type RespCode, retrStatus } from './responses.js';
 import type { CloseReason, PeerAddress, SessionHost, SessionInfo, SessionState } from './session-types.js';
-import { asBuffer, SmallReplies } from './small-reply.js';
+import { SmallReplies } from './small-reply.js';
 import { upgradeToTls } from './tls-upgrade.js';
 import type { TopLimiter } from './top-limiter.js';
 
@@ -211,7 +212,8 @@ export class Session {
         return this.#end('limit');
       }
       if (this.state === 'TRANSACTION') this.#timer?.refresh();
-      const running = this.#dispatch(got);
+      const input = this.#input;
+      const running = this.#dispatch(input.lineBuffer, input.lineStart, input.lineEnd);
       if (running !== undefined) await running;
       if (this.#shutdownRequested) return this.#end('shutdown');
       if (this.#mustPause()) await this.#afterCommand();
@@ -268,19 +270,17 @@ export class Session {
   };
 
   /** Run one command line: undefined when it completed synchronously, else the promise of its end. */
-  #dispatch(line: Buffer): Promise<void> | void {
-    const parsed = parseCommandLine(line);
+  #dispatch(buf: Buffer, start: number, end: number): Promise<void> | void {
+    const parsed = parseCommandLine(buf, start, end);
     const previousUser = this.pendingUser;
     this.pendingUser = undefined; // PASS must come right after USER (RFC 1939 §7)
-    if (!parsed.ok) {
-      this.log('debug', { reason: parsed.reason }, 'malformed command');
+    if (typeof parsed === 'string') {
+      this.log('debug', { reason: parsed }, 'malformed command');
       return this.badCommand(
-        parsed.reason === 'keyword' || parsed.reason === 'empty'
-          ? 'unknown command'
-          : 'invalid characters in command',
+        parsed === 'keyword' || parsed === 'empty' ? 'unknown command' : 'invalid characters in command',
       );
     }
-    const cmd = parsed.command;
+    const cmd = parsed;
     const spec = COMMANDS.get(cmd.keyword);
     if (!spec) return this.badCommand('unknown command');
     // The line as received (keyword upper-cased), secret arguments hidden by the one shared redactor;
@@ -429,12 +429,9 @@ export class Session {
       let octets: number | undefined;
       try {
         if (limiter) {
-          const body = mailbox.readSmall(msg.uid, SMALL_MESSAGE_BYTES);
+          const body = readWhole(mailbox, msg.uid, SMALL_MESSAGE_BYTES);
           if (body !== undefined) {
-            const reply = DotEncoder.whole(
-              status ?? retrStatus(msg.octets),
-              limiter.push(asBuffer(body)),
-            ).reply;
+            const reply = DotEncoder.whole(status ?? retrStatus(msg.octets), limiter.push(body)).reply;
             this.send(reply);
             octets = reply.length;
           }
@@ -535,7 +532,7 @@ export class Session {
     this.#input.setMaxLineLength(cap);
     try {
       const got = await this.#nextInput();
-      if (typeof got !== 'string') return got;
+      if (got === 'line') return this.#input.line();
       if (got === 'too-long') {
         this.send(errLine('line too long'));
         this.#end('limit');

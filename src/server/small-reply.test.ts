@@ -9,20 +9,19 @@ import { SmallReplies } from './small-reply.js';
 
 const status = Buffer.from('+OK message follows\r\n');
 
-/** A one-message mailbox, and how often its readSmall was called and with an `into` offer. */
+/** A one-message mailbox, and how often its readSmall read into the reply batch or into a buffer of its own. */
 async function oneMessage(body: Uint8Array | string) {
   const store = new MemoryStore();
   store.add('u', body);
   const mailbox = await store.openMailbox('u');
-  const calls = { plain: 0, into: 0 };
+  const calls = { inPlace: 0, own: 0 };
   const readSmall = mailbox.readSmall!.bind(mailbox);
-  mailbox.readSmall = (uid, max, into) => {
-    if (into) calls.into++;
-    else calls.plain++;
-    return readSmall(uid, max, into);
+  mailbox.readSmall = (uid, max, target) => {
+    if (target instanceof SmallReplies) calls.inPlace++;
+    else calls.own++;
+    return readSmall(uid, max, target);
   };
-  const m = mailbox.messages[0]!;
-  return { mailbox, msg: { n: 1, uid: m.uid, octets: m.octets }, calls };
+  return { mailbox, msg: mailbox.messages[0]!, calls };
 }
 
 /** SmallReplies over a batch whose writes are collected; `reply()` flushes and returns what was written. */
@@ -57,7 +56,7 @@ describe('SmallReplies', () => {
         const expected = Buffer.concat([status, encodeReference(body)]).toString('latin1');
         expect(r.read(mailbox, msg, status, 1024)).toBe(expected.length);
         expect(r.reply()).toBe(expected);
-        expect(calls.into).toBe(1);
+        expect(calls).toEqual({ inPlace: 1, own: 0 });
       }),
       { numRuns: 300 },
     );
@@ -69,32 +68,38 @@ describe('SmallReplies', () => {
     const r = replies();
     r.read(mailbox, msg, status, 1024);
     expect(r.reply()).toBe(Buffer.concat([status, encodeReference(Buffer.from(body))]).toString('latin1'));
-    expect(calls).toEqual({ into: 1, plain: 1 });
+    expect(calls).toEqual({ inPlace: 1, own: 1 });
     // A few dots fit the room: one read.
     const few = await oneMessage('.a\n'.repeat(10));
     replies().read(few.mailbox, few.msg, status, 1024);
-    expect(few.calls).toEqual({ into: 1, plain: 0 });
+    expect(few.calls).toEqual({ inPlace: 1, own: 0 });
   });
 
-  it('serves a store that ignores the offer, and leaves a larger message to open()', async () => {
+  it("writes RETR's status line itself, and leaves a larger message to open()", async () => {
     const { mailbox, msg } = await oneMessage('a\n.b\n');
-    const own: Mailbox = { ...mailbox, readSmall: (uid, max) => mailbox.readSmall!(uid, max) };
     const r = replies();
-    r.read(own, msg, status, 1024);
-    expect(r.reply()).toBe('+OK message follows\r\na\r\n..b\r\n.\r\n');
+    r.read(mailbox, msg, undefined, 1024);
+    expect(r.reply()).toBe(`+OK ${msg.octets} octets\r\na\r\n..b\r\n.\r\n`);
     expect(r.read(mailbox, msg, status, 3)).toBeUndefined();
     const streamOnly: Mailbox = { ...mailbox, readSmall: undefined };
     expect(r.read(streamOnly, msg, status, 1024)).toBeUndefined();
     expect(r.reply()).toBe('');
   });
 
-  it('refuses a store that asks for more room than the size limit allows', async () => {
+  it('refuses a store that asks for more room than the size limit allows, or reads past its room', async () => {
     const { mailbox, msg } = await oneMessage('x\n');
-    const greedy: Mailbox = {
-      ...mailbox,
-      readSmall: (_uid, _max, into) => into?.(1 << 30),
-    };
-    expect(() => replies().read(greedy, msg, status, 1024)).toThrow(RangeError);
+    const broken = (readSmall: Mailbox['readSmall']): Mailbox => ({ ...mailbox, readSmall });
+    const cases: Mailbox['readSmall'][] = [
+      (_uid, _max, target) => target.room(1 << 30),
+      (_uid, _max, target) => target.room(2) + 3, // claims more than it asked room for
+      () => 2, // claims to have read without asking for room
+      (_uid, _max, target) => target.room(1) + target.room(1), // asks twice
+    ];
+    for (const readSmall of cases) {
+      const r = replies();
+      expect(() => r.read(broken(readSmall), msg, status, 1024)).toThrow(RangeError);
+      expect(r.reply()).toBe(''); // nothing gathered
+    }
   });
 
   it('passes on what the store throws (a vanished message), and is usable again afterwards', async () => {

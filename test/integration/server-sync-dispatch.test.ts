@@ -34,9 +34,9 @@ function wrapped(readSmall: 'none' | 'gone2'): { store: MailStore; uids: () => s
         release: () => m.release(),
       };
       if (readSmall === 'gone2') {
-        mailbox.readSmall = (uid, max) => {
+        mailbox.readSmall = (uid, max, target) => {
           if (uid === m.messages[1]!.uid) throw new MessageGoneError();
-          return m.readSmall!(uid, max);
+          return m.readSmall!(uid, max, target);
         };
       }
       return mailbox;
