@@ -11,5 +11,5 @@ export type { MboxAppendOptions } from './mbox-deliver.js';
 export { appendToMbox, mboxSeparator } from './mbox-deliver.js';
 export type { MemoryMessage } from './memory-store.js';
 export { MemoryStore } from './memory-store.js';
-export type { Mailbox, MailStore, MessageInfo } from './types.js';
+export type { Mailbox, MailStore, MessageInfo, ReadTarget } from './types.js';
 export { MailboxBusyError, MessageGoneError } from './types.js';

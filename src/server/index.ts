@@ -12,6 +12,7 @@ export {
   MemoryStore,
   MessageGoneError,
   type MessageInfo,
+  type ReadTarget,
 } from '../mailstore/index.js';
 export type { SaslServerBackend, ScramStored } from '../protocol/sasl/server/index.js';
 export { deriveScramCredentials } from '../protocol/sasl/server/index.js';
