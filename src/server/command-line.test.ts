@@ -77,4 +77,3 @@ describe('parseCommandLine', () => {
     expect(parseCommandLine(buf, 2, 2)).toBe('empty');
   });
 });
-
