@@ -4,7 +4,7 @@ import type { Mailbox, MessageInfo } from '../mailstore/types.js';
 import { checkSnapshot, Maildrop } from './maildrop.js';
 import { parseLineCount, parseMessageNumber } from './message-number.js';
 
-function mailbox(messages: MessageInfo[]): Mailbox {
+function mailbox(messages: readonly MessageInfo[]): Mailbox {
   return {
     messages,
     open: async () => Readable.from([]),
@@ -65,6 +65,21 @@ describe('Maildrop', () => {
     expect(m.lookup('2')).toBe(2);
   });
 
+  it("reads the store's list once and checks the very list it serves", () => {
+    let reads = 0;
+    const lists = [[{ uid: 'a b', octets: 1 }], [{ uid: 'a', octets: 1 }]];
+    const changing: Mailbox = {
+      ...mailbox([]),
+      get messages() {
+        return lists[Math.min(reads++, 1)]!;
+      },
+    };
+    const m = new Maildrop(changing);
+    expect(m.check()).toMatch(/UID/);
+    expect(reads).toBe(1);
+    expect(new Maildrop(mailbox(lists[1]!)).check()).toBeUndefined();
+  });
+
   it('an empty maildrop', () => {
     const m = new Maildrop(mailbox([]));
     expect(m.count).toBe(0);
@@ -113,5 +128,39 @@ describe('checkSnapshot', () => {
     const sealed = Object.freeze([Object.freeze({ uid: 'a', octets: 1 })]);
     expect(checkSnapshot(sealed)).toBeUndefined();
     expect(checkSnapshot(sealed)).toBeUndefined();
+  });
+  it('does not remember a frozen list that can still change: getters, or an iterator other than its entries', () => {
+    // A frozen message whose uid is a getter (here on its class) still changes after the check.
+    let uid = 'a';
+    class Lazy {
+      get uid(): string {
+        return uid;
+      }
+      readonly octets = 1;
+    }
+    const lazy = Object.freeze([Object.freeze(new Lazy())]);
+    expect(checkSnapshot(lazy)).toBeUndefined();
+    uid = 'a\r\nb';
+    expect(checkSnapshot(lazy)).toMatch(/UID/);
+
+    // A frozen list whose entry is a getter: the numbering fixed at open must not follow it.
+    let current: MessageInfo = Object.freeze({ uid: 'a', octets: 1 });
+    const list: MessageInfo[] = [];
+    Object.defineProperty(list, 0, { get: () => current, enumerable: true, configurable: true });
+    Object.freeze(list);
+    expect(checkSnapshot(list)).toBeUndefined();
+    const drop = new Maildrop(mailbox(list));
+    current = Object.freeze({ uid: 'b', octets: 2 });
+    expect(drop.message(1)).toEqual({ uid: 'a', octets: 1 });
+
+    // A frozen list whose iteration (what the check reads) is not its entries (what a session reads).
+    class Two<T> extends Array<T> {
+      override *[Symbol.iterator](): ArrayIterator<T> {
+        yield Object.freeze({ uid: 'a', octets: 1 }) as T;
+      }
+    }
+    const two = Object.freeze(Two.from([Object.freeze({ uid: 'a b', octets: 1 })]));
+    expect(checkSnapshot(two)).toBeUndefined();
+    expect(new Maildrop(mailbox(two)).message(1)).toEqual({ uid: 'a', octets: 1 });
   });
 });

@@ -29,9 +29,28 @@ export function checkSnapshot(messages: readonly MessageInfo[]): string | undefi
  */
 const checkedSnapshots = new WeakSet<readonly MessageInfo[]>();
 
-/** A list, and every message in it, frozen: nothing can change it after it was checked. */
+/**
+ * A list, and every message in it, frozen and made of plain values: nothing can change it after it
+ * was checked. A getter (an entry, or a message's uid or octets, own or inherited) can return
+ * something else each time however frozen its object is, and a list of another kind can iterate
+ * (what the check reads) other entries than it holds (what a session reads).
+ */
 function isFrozenSnapshot(messages: readonly MessageInfo[]): boolean {
-  return Object.isFrozen(messages) && messages.every((m) => Object.isFrozen(m));
+  if (!Object.isFrozen(messages) || Object.getPrototypeOf(messages) !== Array.prototype) return false;
+  if (Object.getOwnPropertySymbols(messages).length > 0) return false;
+  for (let i = 0; i < messages.length; i++) {
+    const entry = Object.getOwnPropertyDescriptor(messages, i);
+    if (entry === undefined || !('value' in entry)) return false;
+    const m: unknown = entry.value;
+    if (typeof m !== 'object' || m === null || !Object.isFrozen(m)) return false;
+    if (!hasOwnValue(m, 'uid') || !hasOwnValue(m, 'octets')) return false;
+  }
+  return true;
+}
+
+function hasOwnValue(o: object, key: string): boolean {
+  const d = Object.getOwnPropertyDescriptor(o, key);
+  return d !== undefined && 'value' in d;
 }
 
 /**
@@ -48,10 +67,16 @@ export class Maildrop {
 
   constructor(readonly mailbox: Mailbox) {
     // Numbering is fixed at open (RFC 1939 §4): a list the store could still change is copied.
+    // The store's list is read once: what is checked (check()) is what is served.
     const listed = mailbox.messages;
-    this.#messages = checkedSnapshots.has(listed) ? listed : Array.from(listed);
+    this.#messages = checkedSnapshots.has(listed) || isFrozenSnapshot(listed) ? listed : Array.from(listed);
     this.#deleted = new Uint8Array(this.#messages.length);
     this.#totalOctets = this.#messages.reduce((sum, m) => sum + m.octets, 0);
+  }
+
+  /** Why this snapshot cannot be served (checkSnapshot of the list this maildrop serves), or undefined. */
+  check(): string | undefined {
+    return checkSnapshot(this.#messages);
   }
 
   /** Messages not marked deleted. */

@@ -11,7 +11,7 @@ import { CommandInput, type InputResult } from './command-input.js';
 import { parseCommandLine } from './command-line.js';
 import { COMMANDS } from './commands/index.js';
 import { safeLog } from './logger.js';
-import { checkSnapshot, Maildrop } from './maildrop.js';
+import { Maildrop } from './maildrop.js';
 import { OutputBatch } from './output-batch.js';
 import { dataLine, errLine, okLine, type RespCode, retrStatus } from './responses.js';
 import type { CloseReason, PeerAddress, SessionHost, SessionInfo, SessionState } from './session-types.js';
@@ -573,7 +573,7 @@ export class Session {
     }
     // From here the lock is held: run()'s finally releases it whatever happens next.
     this.maildrop = new Maildrop(mailbox);
-    const problem = checkSnapshot(mailbox.messages);
+    const problem = this.maildrop.check();
     if (problem !== undefined) {
       this.#host.failed(new Error(problem), { ...this.info, user }, 'unusable maildrop snapshot');
       await this.#releaseMailbox();
