@@ -30,7 +30,7 @@ export const USAGE = `usage: npm run bench -- [options]
   npm run bench                             everything (workloads a b c0 c d e; about an hour on 2 cores)
 
   --only a,b,c0,c,d,e     workloads to run (default: all)
-  --runs N                runs per lane (default: 5 for a, c0, c; 3 for b, d; e runs once)
+  --runs N                runs per lane (default: 10 for a; 5 for c0, c; 3 for b, d; e runs once)
   --warmup N              rounds run first, checked and reported apart, not summarised
                           (default 1: the servers' first session after start; 0 for none)
   --contenders LIST       ${CONTENDER_NAMES.join(',')} (default: all)

@@ -70,7 +70,9 @@ export const WORKLOADS: Record<WorkloadId, Workload> = {
     id: 'a',
     title: '(a) 2000 messages x 8 KiB',
     mailbox: 'small',
-    runs: 5,
+    // A run takes a few tenths of a second, so ten are cheap; with five, the two sessions after the
+    // warm-up that a fresh server still spends compiling (and this VM's noise) were 2 of 5 samples.
+    runs: 10,
     timeoutMs: 10 * MIN,
     lanes: [...clients(ALL_CLIENTS), ...servers(['mpop', 'pop3-fetch']), FLOOR],
   },
