@@ -38,7 +38,12 @@ export class LineReader {
    * view of the buffered bytes (one object per line, nothing copied).
    */
   next(): Buffer | undefined {
-    return this.advance() ? this.buf.subarray(this.lineStart, this.lineEnd) : undefined;
+    return this.advance() ? this.line() : undefined;
+  }
+
+  /** The line `advance()` found last, as a view of its own. */
+  line(): Buffer {
+    return this.buf.subarray(this.lineStart, this.lineEnd);
   }
 
   /**

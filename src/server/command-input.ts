@@ -106,7 +106,7 @@ export class CommandInput {
 
   /** That line as a view of its own (for a caller that keeps it past the next call). */
   line(): Buffer {
-    return this.#reader.buffer.subarray(this.#reader.lineStart, this.#reader.lineEnd);
+    return this.#reader.line();
   }
 
   /**

@@ -1,4 +1,4 @@
-import { readWhole } from '../mailstore/read-whole.js';
+import { checkCount, checkRoom, readWhole } from '../mailstore/read-whole.js';
 import type { Mailbox, MessageInfo, ReadTarget } from '../mailstore/types.js';
 import { DotEncoder, encodeStoredInPlace } from '../protocol/dot-encoder.js';
 import { maxWireOctets } from '../protocol/wire-size.js';
@@ -42,10 +42,7 @@ export class SmallReplies implements ReadTarget {
 
   /** ReadTarget.room: the stored bytes go at `#from`, the status line before them. */
   room(octets: number): number {
-    // A store asks once, for its message's size (+1 to see a grown file); more is a broken store.
-    if (this.#at >= 0) throw new RangeError('readSmall asked for room twice');
-    if (!Number.isSafeInteger(octets) || octets < 0 || octets > this.#maxRoom)
-      throw new RangeError(`readSmall asked for ${octets} octets`);
+    checkRoom(this.#at >= 0, octets, this.#maxRoom);
     // The listed size is the store's word: never reserve more than `octets` stored octets can need,
     // whatever a broken store listed.
     const wire = Math.min(Math.max(this.#octets, octets), maxWireOctets(octets));
@@ -71,8 +68,7 @@ export class SmallReplies implements ReadTarget {
     this.#at = -1;
     const got = readSmall.call(mailbox, msg.uid, maxBytes, this);
     if (got < 0) return undefined;
-    if (this.#at < 0 || !Number.isSafeInteger(got) || got > this.#room)
-      throw new RangeError('readSmall did not read into the room it asked for');
+    checkCount(got, this.#at < 0 ? undefined : this.#room);
     const at = this.#at;
     const out = this.#out.buffer;
     if (status) out.set(status, at);
